@@ -1,0 +1,62 @@
+"""Login and token refresh, answered in the movie platform's (M) shape."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from accounts import services
+from accounts.serializers import (
+    LoginInput,
+    LoginOutput,
+    RefreshInput,
+    RefreshOutput,
+    UserOutput,
+)
+from config.api.base import MovieApiView
+from config.api.schema import MOVIE_ERRORS
+from config.api.throttles import LoginRateThrottle
+
+
+class LoginApi(MovieApiView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [LoginRateThrottle]
+
+    @extend_schema(
+        tags=["auth"],
+        request=LoginInput,
+        responses={200: LoginOutput, **MOVIE_ERRORS},
+        summary="Log in with e-mail and password; returns a JWT access and refresh token",
+    )
+    def post(self, request):
+        data = LoginInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, pair = services.user_login(**data.validated_data)
+        return Response(
+            {
+                "success": True,
+                "token": pair.access,
+                "refreshToken": pair.refresh,
+                "user": UserOutput(user).data,
+            }
+        )
+
+
+class RefreshApi(MovieApiView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [LoginRateThrottle]
+
+    @extend_schema(
+        tags=["auth"],
+        request=RefreshInput,
+        responses={200: RefreshOutput, **MOVIE_ERRORS},
+        summary="Exchange a refresh token for a new access token",
+    )
+    def post(self, request):
+        data = RefreshInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        pair = services.token_refresh(**data.validated_data)
+        return Response({"success": True, "token": pair.access, "refreshToken": pair.refresh})

@@ -1,0 +1,5 @@
+from config.api.errors import AuthRequired
+
+
+class InvalidCredentials(AuthRequired):
+    """E-mail and password do not match an active user."""

@@ -1,0 +1,165 @@
+"""Shapes of the character routes: family G's camelCase sheet (seed 001 section 3)."""
+
+from __future__ import annotations
+
+import json
+
+from rest_framework import serializers
+
+from characters.models import STAT_KEYS
+from config.api.fields import StrictCharField, StrictIntegerField, UserRefField, user_ref_out
+from config.api.times import iso_utc
+
+STAT_MAX = 1000
+LEVEL_MAX = 1000
+HEALTH_MAX = 1_000_000
+INVENTORY_MAX_ITEMS = 500
+JSON_MAX_CHARS = 32 * 1024
+
+
+class StatsField(serializers.Field):
+    """`{strength, dexterity, wisdom, charisma}` integers; any other key is refused."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be an object of integer stats.")
+        unknown = sorted(set(data) - set(STAT_KEYS))
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown stats key(s) {', '.join(unknown)}; allowed: {', '.join(STAT_KEYS)}."
+            )
+        for key, value in data.items():
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise serializers.ValidationError(f"{key} must be an integer.")
+            if not 0 <= value <= STAT_MAX:
+                raise serializers.ValidationError(f"{key} must be between 0 and {STAT_MAX}.")
+        return dict(data)
+
+    def to_representation(self, value):
+        return value
+
+
+class HealthField(serializers.Field):
+    """A number (the current value) or `{current, max}`."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - {"current", "max"})
+            if unknown:
+                raise serializers.ValidationError(
+                    f"Unknown key(s) {', '.join(unknown)}; allowed: current, max."
+                )
+            if not data:
+                raise serializers.ValidationError("Send current, max or both.")
+            for key, value in data.items():
+                _check_health_number(value, key, minimum=1 if key == "max" else 0)
+            return dict(data)
+        _check_health_number(data, "health", minimum=0)
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+def _check_health_number(value, name: str, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise serializers.ValidationError(f"{name} must be an integer or {{current, max}}.")
+    if not minimum <= value <= HEALTH_MAX:
+        raise serializers.ValidationError(f"{name} must be between {minimum} and {HEALTH_MAX}.")
+
+
+class InventoryField(serializers.ListField):
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if len(value) > INVENTORY_MAX_ITEMS:
+            raise serializers.ValidationError(f"At most {INVENTORY_MAX_ITEMS} items.")
+        if len(json.dumps(value)) > JSON_MAX_CHARS:
+            raise serializers.ValidationError(f"Larger than {JSON_MAX_CHARS} characters.")
+        return value
+
+
+class CharacterSheetInput(serializers.Serializer):
+    """Fields every G write may carry."""
+
+    name = StrictCharField(max_length=100)
+    level = StrictIntegerField(min_value=1, max_value=LEVEL_MAX, required=False)
+    stats = StatsField(required=False)
+    inventory = InventoryField(child=serializers.JSONField(), required=False)
+    avatar = StrictCharField(max_length=2048, required=False, allow_blank=True)
+    health = HealthField(required=False)
+    maxHealth = StrictIntegerField(min_value=1, max_value=HEALTH_MAX, required=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # "class" is a Python keyword, so it is declared here.
+        fields["class"] = StrictCharField(max_length=50, required=not self.partial)
+        return fields
+
+
+class CharacterCreateInput(CharacterSheetInput):
+    userId = UserRefField(required=False)
+
+
+class CharacterUpdateInput(CharacterSheetInput):
+    """PATCH: every field optional, at least one present."""
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Nothing to update.")
+        return attrs
+
+
+class CharacterCreatedOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    health = serializers.IntegerField()
+    maxHealth = serializers.IntegerField()
+
+
+class CharacterOutput(serializers.Serializer):
+    """G's camelCase shape, plus C's fields when the character has them."""
+
+    id = serializers.IntegerField()
+    userId = serializers.JSONField(help_text="number or string, as the client sent it")
+    gameId = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    level = serializers.IntegerField()
+    stats = serializers.DictField(child=serializers.IntegerField())
+    inventory = serializers.ListField()
+    avatar = serializers.CharField()
+    health = serializers.IntegerField()
+    maxHealth = serializers.IntegerField()
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField()
+    description = serializers.CharField(required=False)
+    tags = serializers.ListField(child=serializers.CharField(), required=False)
+    openingLine = serializers.CharField(required=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["class"] = serializers.CharField()
+        return fields
+
+    def to_representation(self, character):
+        health = character.health or {}
+        data = {
+            "id": character.pk,
+            "userId": user_ref_out(character.user_ref) if character.user_ref else None,
+            "gameId": character.game_id,
+            "name": character.name,
+            "class": character.character_class,
+            "level": character.level,
+            "stats": character.stats,
+            "inventory": character.inventory,
+            "avatar": character.avatar,
+            "health": health.get("current"),
+            "maxHealth": health.get("max"),
+            "createdAt": iso_utc(character.created_at),
+            "updatedAt": iso_utc(character.updated_at),
+        }
+        if character.description:
+            data["description"] = character.description
+        if character.tags:
+            data["tags"] = character.tags
+        if character.opening_line:
+            data["openingLine"] = character.opening_line
+        return data

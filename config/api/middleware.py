@@ -1,0 +1,111 @@
+"""Keep every /api/ error in its family's envelope, including those Django raises itself."""
+
+from __future__ import annotations
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from config.api.errors import ApiError, family_for_path, json_error, normalise
+
+_MESSAGES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    429: "Too many requests",
+    500: "Internal Server Error",
+}
+_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "AUTH_REQUIRED",
+    403: "ACCESS_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+}
+
+
+class ApiErrorEnvelopeMiddleware:
+    """Outermost middleware for /api/ paths.
+
+    - Refuses a non-multipart body larger than DATA_UPLOAD_MAX_MEMORY_SIZE with 413 before
+      any view reads it.
+    - Turns exceptions that escape a view, and error responses that are not JSON (Django's
+      404 for unknown routes, CSRF failures, 500 pages), into the family's envelope.
+    Responses that are already JSON (DRF views answer in their own family) pass untouched.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):
+        if self.is_async:
+            return self._acall(request)
+        family = family_for_path(request.path)
+        if family is None:
+            return self.get_response(request)
+        early = self._refuse_early(request, family)
+        if early is not None:
+            return early
+        return self._rewrap(family, self.get_response(request))
+
+    async def _acall(self, request: HttpRequest):
+        family = family_for_path(request.path)
+        if family is None:
+            return await self.get_response(request)
+        early = self._refuse_early(request, family)
+        if early is not None:
+            return early
+        return self._rewrap(family, await self.get_response(request))
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        family = family_for_path(request.path)
+        if family is None:
+            return None
+        return json_error(family, normalise(exception))
+
+    @staticmethod
+    def _refuse_early(request: HttpRequest, family: str) -> HttpResponse | None:
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if content_type.startswith("multipart/"):
+            return None
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and length > limit:
+            return json_error(
+                family,
+                ApiError(413, "PAYLOAD_TOO_LARGE", f"Request body too large (limit {limit} bytes)"),
+            )
+        return None
+
+    @staticmethod
+    def _rewrap(family: str, response: HttpResponse) -> HttpResponse:
+        if response.status_code < 400 or getattr(response, "streaming", False):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        status = response.status_code
+        error = ApiError(
+            status, _CODES.get(status, "ERROR"), _MESSAGES.get(status, "Request failed")
+        )
+        wrapped = json_error(family, error)
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if header in response:
+                wrapped[header] = response[header]
+        return wrapped

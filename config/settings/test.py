@@ -1,0 +1,16 @@
+"""Test settings: the same as base, with a fixed key, fast hashing and no rate limits."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import DATABASES, LOCAL_DIR
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+THROTTLE_RATES = {"game": None, "assistant": None, "auth_login": None}
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not :memory:, so threads in the concurrency tests share one database with
+    # real locking.
+    DATABASES["default"]["TEST"] = {"NAME": str(LOCAL_DIR / "test.sqlite3")}

@@ -1,0 +1,15 @@
+"""Root URL map: admin, the OpenAPI schema and docs, and each family's routes."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/auth/", include("accounts.urls")),
+    path("api/", include("games.urls")),
+    path("api/", include("characters.urls")),
+    path("api/", include("chats.urls")),
+]

@@ -1,0 +1,90 @@
+"""Readers of the game domain. Views never query models directly."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Q, QuerySet
+
+from games.errors import GameNotFound, GameTitleNotFound, SessionNotFound
+from games.models import Game, GameSession, GameTitle, Message, Progress
+
+
+def game_get(*, game_id: int) -> Game:
+    try:
+        return Game.objects.select_related("game_title").get(pk=game_id)
+    except Game.DoesNotExist:
+        raise GameNotFound(f"Game {game_id} not found") from None
+
+
+def game_title_get(*, title_id: int) -> GameTitle:
+    try:
+        return GameTitle.objects.get(pk=title_id)
+    except GameTitle.DoesNotExist:
+        raise GameTitleNotFound(f"Game title {title_id} not found") from None
+
+
+def game_title_of_game(*, game_id: int) -> GameTitle:
+    game = Game.objects.select_related("game_title").filter(pk=game_id).first()
+    if game is None:
+        raise GameNotFound(f"Game {game_id} not found")
+    if game.game_title is None:
+        raise GameTitleNotFound(f"Game {game_id} has no title")
+    return game.game_title
+
+
+def game_title_list(*, theme: str | None = None, limit: int = 50) -> list[GameTitle]:
+    """Catalogue, newest first; `theme` matches genre, title or description."""
+    qs: QuerySet[GameTitle] = GameTitle.objects.all()
+    if theme:
+        qs = qs.filter(
+            Q(genre__icontains=theme) | Q(title__icontains=theme) | Q(description__icontains=theme)
+        )
+    return list(qs[:limit])
+
+
+def _session_uuid(session_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(session_id))
+    except (ValueError, AttributeError, TypeError):
+        raise SessionNotFound(f"Session {session_id} not found") from None
+
+
+def session_get(*, session_id: str, for_update: bool = False) -> GameSession:
+    qs = GameSession.objects.all()
+    if for_update:
+        qs = qs.select_for_update()
+    try:
+        return qs.get(pk=_session_uuid(session_id))
+    except GameSession.DoesNotExist:
+        raise SessionNotFound(f"Session {session_id} not found") from None
+
+
+def progress_get(*, session_id: str) -> Progress:
+    """The session's progress with its checkpoints, in two queries."""
+    try:
+        return (
+            Progress.objects.select_related("session")
+            .prefetch_related("checkpoints")
+            .get(session_id=_session_uuid(session_id))
+        )
+    except Progress.DoesNotExist:
+        raise SessionNotFound(f"Session {session_id} not found") from None
+
+
+def message_list(*, session_id: str, after_id: int | None = None) -> list[Message]:
+    """A session's messages in id order, only those after `after_id` when given."""
+    session_uuid = _session_uuid(session_id)
+    if not GameSession.objects.filter(pk=session_uuid).exists():
+        raise SessionNotFound(f"Session {session_id} not found")
+    qs = Message.objects.filter(session_id=session_uuid).order_by("id")
+    if after_id is not None:
+        qs = qs.filter(id__gt=after_id)
+    return list(qs)
+
+
+def history_list(*, game_id: int) -> list[Message]:
+    """Every message of every session of a game, by sequence_number."""
+    if not Game.objects.filter(pk=game_id).exists():
+        raise GameNotFound(f"Game {game_id} not found")
+    return list(Message.objects.filter(game_id=game_id).order_by("sequence_number"))

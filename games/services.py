@@ -1,0 +1,269 @@
+"""Writers of the game domain: the only code that changes games, sessions and the log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.ownership import ensure_may_change
+from characters.models import Character
+from config.api.times import iso_utc
+from games import selectors
+from games.errors import (
+    InvalidGameInput,
+    MessageTooLarge,
+    SessionEnded,
+    TitleAlreadyLinked,
+)
+from games.models import (
+    Checkpoint,
+    Game,
+    GameSession,
+    GameTitle,
+    Message,
+    MessageType,
+    Progress,
+    SessionStatus,
+)
+from realtime import publish
+
+GAME_FIELDS = ("title", "genre", "difficulty", "metadata")
+TITLE_FIELDS = ("title", "description", "image", "genre", "scenario")
+
+
+def game_get_or_create(*, game_id: int) -> Game:
+    """Return the game, creating an empty one on first reference."""
+    game, _ = Game.objects.get_or_create(pk=game_id)
+    return game
+
+
+def game_update(*, game_id: int, data: dict) -> Game:
+    game = selectors.game_get(game_id=game_id)
+    for name in GAME_FIELDS:
+        if name in data:
+            setattr(game, name, data[name])
+    game.save()
+    return game
+
+
+# --- Game titles -----------------------------------------------------------------------------
+
+
+def game_title_create(*, data: dict) -> GameTitle:
+    return GameTitle.objects.create(**{k: v for k, v in data.items() if k in TITLE_FIELDS})
+
+
+def game_title_update(*, title: GameTitle, data: dict) -> GameTitle:
+    for name in TITLE_FIELDS:
+        if name in data:
+            setattr(title, name, data[name])
+    title.save()
+    return title
+
+
+def game_title_delete(*, title: GameTitle) -> None:
+    """Delete a catalogue title; games that used it keep running without one."""
+    title.delete()
+
+
+@transaction.atomic
+def game_title_attach(*, game_id: int, data: dict) -> GameTitle:
+    """Create a title for a game (creating the game on first reference); 409 if it has one."""
+    game_get_or_create(game_id=game_id)
+    game = Game.objects.select_for_update().get(pk=game_id)
+    if game.game_title_id is not None:
+        raise TitleAlreadyLinked(
+            f"Game {game_id} already has a title; change it with PATCH /api/games/{game_id}/title"
+        )
+    title = game_title_create(data=data)
+    game.game_title = title
+    game.save(update_fields=["game_title", "updated_at"])
+    return title
+
+
+@transaction.atomic
+def game_title_detach(*, game_id: int) -> None:
+    """Remove a game's title: delete it unless other games share it, else only unlink."""
+    title = selectors.game_title_of_game(game_id=game_id)
+    Game.objects.filter(pk=game_id).update(game_title=None, updated_at=timezone.now())
+    if not title.games.exists():
+        title.delete()
+
+
+# --- Sessions --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def session_start(
+    *, game_id: int, user_ref: str | None, character_id: int, actor: User | None
+) -> GameSession:
+    """Start a session with its progress row; the game is created on first reference."""
+    game = game_get_or_create(game_id=game_id)
+    character = Character.objects.filter(pk=character_id).first()
+    if character is None:
+        raise InvalidGameInput(f"characterId: character {character_id} not found")
+    if character.game_id is not None and character.game_id != game.pk:
+        raise InvalidGameInput(
+            f"characterId: character {character_id} belongs to game {character.game_id}"
+        )
+    if user_ref is None:
+        if actor is None:
+            raise InvalidGameInput("userId: This field is required.")
+        user_ref = str(actor.pk)
+    session = GameSession.objects.create(
+        game=game, user_ref=user_ref, owner=actor, character=character
+    )
+    Progress.objects.create(session=session, chapter=1, step=0)
+    return session
+
+
+@transaction.atomic
+def session_end(*, session_id: str, actor: User | None) -> GameSession:
+    """Mark a session ended; ending it again is a no-op, so clients may retry safely."""
+    session = selectors.session_get(session_id=session_id, for_update=True)
+    ensure_may_change(owner_id=session.owner_id, actor=actor, what="This session")
+    if not session.is_ended:
+        session.status = SessionStatus.ENDED
+        session.ended_at = timezone.now()
+        session.save(update_fields=["status", "ended_at"])
+    return session
+
+
+def session_get_active_for_update(*, session_id: str, actor: User | None) -> GameSession:
+    """Lock a session that may still take messages; must run inside a transaction."""
+    session = selectors.session_get(session_id=session_id, for_update=True)
+    ensure_may_change(owner_id=session.owner_id, actor=actor, what="This session")
+    if session.is_ended:
+        raise SessionEnded(f"Session {session_id} has ended")
+    return session
+
+
+# --- Progress --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckpointInput:
+    key: str
+    value: object
+
+
+def _checkpoint_upsert(*, progress: Progress, key: str, value: object) -> Checkpoint:
+    checkpoint, _ = Checkpoint.objects.update_or_create(
+        progress=progress, key=key, defaults={"value": value, "at": timezone.now()}
+    )
+    return checkpoint
+
+
+@transaction.atomic
+def progress_update(*, session_id: str, data: dict, actor: User | None) -> Progress:
+    """Change chapter, step, last message; upsert checkpoints by key."""
+    session = selectors.session_get(session_id=session_id, for_update=True)
+    ensure_may_change(owner_id=session.owner_id, actor=actor, what="This session")
+    progress = Progress.objects.get(session=session)
+    fields = []
+    for name in ("chapter", "step"):
+        if name in data:
+            setattr(progress, name, data[name])
+            fields.append(name)
+    if "lastMessageId" in data:
+        message_id = data["lastMessageId"]
+        if (
+            message_id is not None
+            and not Message.objects.filter(pk=message_id, session=session).exists()
+        ):
+            raise InvalidGameInput(
+                f"lastMessageId: message {message_id} is not a message of this session"
+            )
+        progress.last_message_id = message_id
+        fields.append("last_message")
+    progress.save(update_fields=[*fields, "updated_at"])
+    for item in data.get("checkpoints", []):
+        _checkpoint_upsert(progress=progress, key=item["key"], value=item.get("value"))
+    return selectors.progress_get(session_id=session_id)
+
+
+@transaction.atomic
+def checkpoint_add(*, session_id: str, key: str, value: object, actor: User | None) -> Checkpoint:
+    session = selectors.session_get(session_id=session_id, for_update=True)
+    ensure_may_change(owner_id=session.owner_id, actor=actor, what="This session")
+    progress = Progress.objects.get(session=session)
+    checkpoint = _checkpoint_upsert(progress=progress, key=key, value=value)
+    Progress.objects.filter(pk=progress.pk).update(updated_at=timezone.now())
+    return checkpoint
+
+
+# --- Messages --------------------------------------------------------------------------------
+
+
+def message_content_check(content: str) -> None:
+    limit = settings.GAME_MESSAGE_MAX_BYTES
+    size = len(content.encode("utf-8"))
+    if size > limit:
+        raise MessageTooLarge(f"content is {size} bytes; the limit is {limit} bytes")
+
+
+def _next_sequence_number(game_id: int) -> int:
+    """Bump and return the game's counter. The UPDATE's row lock orders concurrent writers,
+    and a rolled-back message gives its number back, so numbers stay gap-free."""
+    Game.objects.filter(pk=game_id).update(last_sequence_number=F("last_sequence_number") + 1)
+    return Game.objects.filter(pk=game_id).values_list("last_sequence_number", flat=True).get()
+
+
+def message_append(
+    *,
+    session: GameSession,
+    role: str,
+    content: str,
+    type: str = "",
+    image_url: str = "",
+) -> Message:
+    """Append to a locked, active session's log and broadcast it after commit."""
+    message_content_check(content)
+    message = Message.objects.create(
+        session=session,
+        game_id=session.game_id,
+        sequence_number=_next_sequence_number(session.game_id),
+        role=role,
+        content=content,
+        type=type,
+        image_url=image_url,
+    )
+    publish.game_event(str(session.pk), message_frame(message))
+    return message
+
+
+@transaction.atomic
+def message_create(
+    *, session_id: str, role: str, content: str, type: str = "", actor: User | None
+) -> Message:
+    """Write one message to a session's log (409 once the session has ended)."""
+    if type and type not in MessageType.values:
+        raise InvalidGameInput(f"type: must be one of {', '.join(MessageType.values)}")
+    message_content_check(content)
+    session = session_get_active_for_update(session_id=session_id, actor=actor)
+    return message_append(session=session, role=role, content=content, type=type)
+
+
+def message_frame(message: Message) -> dict:
+    """The game socket's frame for a stored message."""
+    if message.image_url:
+        return {
+            "kind": "image",
+            "id": message.pk,
+            "url": message.image_url,
+            "alt": message.content,
+            "timestamp": iso_utc(message.created_at),
+        }
+    return {
+        "kind": "chat",
+        "id": message.pk,
+        "role": message.role,
+        "content": message.content,
+        "type": message.type or "chat",
+        "timestamp": iso_utc(message.created_at),
+    }

@@ -1,0 +1,1 @@
+"""WebSocket routing, consumers and the one publish path for broadcasts."""
