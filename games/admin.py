@@ -25,7 +25,7 @@ class GameAdmin(admin.ModelAdmin):
 
 class MessageInline(admin.TabularInline):
     model = Message
-    fields = ("sequence_number", "role", "type", "content", "image_url", "created_at")
+    fields = ("sequence_number", "role", "type", "content", "image", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False

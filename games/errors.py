@@ -29,3 +29,7 @@ class MessageTooLarge(PayloadTooLarge):
 
 class InvalidGameInput(ValidationFailed):
     pass
+
+
+class PromptTooLarge(PayloadTooLarge):
+    pass

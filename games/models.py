@@ -154,7 +154,9 @@ class Message(models.Model):
     role = models.CharField(max_length=16, choices=MessageRole.choices)
     content = models.TextField(blank=True)
     type = models.CharField(max_length=16, choices=MessageType.choices, blank=True)
-    image_url = models.CharField(max_length=2048, blank=True)
+    image = models.ForeignKey(
+        "games.GameImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -168,3 +170,27 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.sequence_number} {self.role}: {self.content[:40]}"
+
+    @property
+    def image_url(self) -> str | None:
+        """Where the server serves this message's picture, if it has one."""
+        return f"/api/ai/images/{self.image_id}" if self.image_id else None
+
+
+class GameImage(models.Model):
+    """A generated picture of a session, kept in the database so every server process can
+    serve it (history rows link to it through `image_url`)."""
+
+    session = models.ForeignKey(GameSession, on_delete=models.CASCADE, related_name="images")
+    prompt = models.TextField()
+    mime = models.CharField(max_length=32)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Image {self.pk} of {self.session_id}"

@@ -6,8 +6,9 @@ import uuid
 
 from django.db.models import Q, QuerySet
 
+from config.api.errors import NotFoundError
 from games.errors import GameNotFound, GameTitleNotFound, SessionNotFound
-from games.models import Game, GameSession, GameTitle, Message, Progress
+from games.models import Game, GameImage, GameSession, GameTitle, Message, Progress
 
 
 def game_get(*, game_id: int) -> Game:
@@ -88,3 +89,10 @@ def history_list(*, game_id: int) -> list[Message]:
     if not Game.objects.filter(pk=game_id).exists():
         raise GameNotFound(f"Game {game_id} not found")
     return list(Message.objects.filter(game_id=game_id).order_by("sequence_number"))
+
+
+def game_image_get(*, image_id: int) -> GameImage:
+    try:
+        return GameImage.objects.get(pk=image_id)
+    except GameImage.DoesNotExist:
+        raise NotFoundError(f"Image {image_id} not found") from None

@@ -137,7 +137,7 @@ class GameTitleOutput(OmitNoneMixin, serializers.Serializer):
 
 
 class GameTitleListQuery(serializers.Serializer):
-    theme = serializers.CharField(required=False, max_length=100)
+    theme = serializers.CharField(required=False, allow_blank=True, max_length=100)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=50)
 
 
@@ -186,9 +186,24 @@ class ProgressOutput(OmitNoneMixin, serializers.Serializer):
 # --- Messages and history --------------------------------------------------------------------
 
 
+class AfterIdField(FlexibleIdField):
+    """A message id to read after; `0` (nothing seen yet) is allowed and means "from the start"."""
+
+    default_error_messages = {
+        "invalid": "Must be a non-negative integer message id (number or numeric string)."
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool) and (
+            data == 0 or (isinstance(data, str) and data.strip() == "0")
+        ):
+            return 0
+        return super().to_internal_value(data)
+
+
 class MessageListQuery(serializers.Serializer):
     sessionId = serializers.CharField(max_length=64)
-    afterId = FlexibleIdField(required=False)
+    afterId = AfterIdField(required=False)
 
 
 class MessageCreateInput(serializers.Serializer):
@@ -219,15 +234,10 @@ class MessageOutput(serializers.Serializer):
 class HistoryItemOutput(serializers.Serializer):
     content = serializers.CharField()
     game_id = serializers.IntegerField()
-    image_url = serializers.CharField(allow_null=True)
+    image_url = serializers.CharField(allow_null=True, help_text="Served by this server")
     role = serializers.CharField()
     sequence_number = serializers.IntegerField()
     timestamp = IsoDateTimeField(source="created_at")
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["image_url"] = data["image_url"] or None
-        return data
 
 
 class HistoryOutput(serializers.Serializer):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
 
 from django.conf import settings
 from django.db import transaction
@@ -23,6 +23,7 @@ from games.errors import (
 from games.models import (
     Checkpoint,
     Game,
+    GameImage,
     GameSession,
     GameTitle,
     Message,
@@ -146,12 +147,6 @@ def session_get_active_for_update(*, session_id: str, actor: User | None) -> Gam
 # --- Progress --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CheckpointInput:
-    key: str
-    value: object
-
-
 def _checkpoint_upsert(*, progress: Progress, key: str, value: object) -> Checkpoint:
     checkpoint, _ = Checkpoint.objects.update_or_create(
         progress=progress, key=key, defaults={"value": value, "at": timezone.now()}
@@ -220,7 +215,7 @@ def message_append(
     role: str,
     content: str,
     type: str = "",
-    image_url: str = "",
+    image: GameImage | None = None,
 ) -> Message:
     """Append to a locked, active session's log and broadcast it after commit."""
     message_content_check(content)
@@ -231,7 +226,7 @@ def message_append(
         role=role,
         content=content,
         type=type,
-        image_url=image_url,
+        image=image,
     )
     publish.game_event(str(session.pk), message_frame(message))
     return message
@@ -251,12 +246,15 @@ def message_create(
 
 def message_frame(message: Message) -> dict:
     """The game socket's frame for a stored message."""
-    if message.image_url:
+    if message.image_id:
+        image = message.image
         return {
             "kind": "image",
             "id": message.pk,
-            "url": message.image_url,
+            "mime": image.mime,
+            "data": base64.b64encode(bytes(image.data)).decode("ascii"),
             "alt": message.content,
+            "url": message.image_url,
             "timestamp": iso_utc(message.created_at),
         }
     return {

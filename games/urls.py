@@ -1,6 +1,6 @@
 from django.urls import path
 
-from games import apis
+from games import ai_apis, apis
 
 urlpatterns = [
     path("session/start", apis.SessionStartApi.as_view(), name="session-start"),
@@ -18,4 +18,9 @@ urlpatterns = [
     ),
     path("messages", apis.MessageListCreateApi.as_view(), name="messages"),
     path("history/<str:game_id>", apis.HistoryApi.as_view(), name="history"),
+    path("ai/generate-scenario", ai_apis.ScenarioApi.as_view(), name="ai-scenario"),
+    path("ai/dialogue", ai_apis.DialogueApi.as_view(), name="ai-dialogue"),
+    path("ai/image", ai_apis.ImageApi.as_view(), name="ai-image"),
+    path("ai/images/<str:image_id>", ai_apis.ImageFileApi.as_view(), name="ai-image-file"),
+    path("ai/diagnostics", ai_apis.AiDiagnosticsApi.as_view(), name="ai-diagnostics"),
 ]

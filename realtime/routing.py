@@ -1,8 +1,19 @@
-"""WebSocket routes. The game's /ws and the movie platform's socket arrive with their issues."""
+"""WebSocket routes: the game's /ws (the movie platform's socket arrives with its issue)."""
 
 from channels.routing import URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
+from channels.security.websocket import OriginValidator
+from django.conf import settings
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from realtime.consumers.game import GameConsumer
+from realtime.middleware import JWTScopeMiddleware
 
-websocket_application = AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns))
+websocket_urlpatterns = [
+    path("ws", GameConsumer.as_asgi()),
+]
+
+# Sockets authenticate by token, not by cookie, so any origin may connect unless
+# WS_ALLOWED_ORIGINS narrows it (game clients outside browsers send no Origin at all).
+websocket_application = OriginValidator(
+    JWTScopeMiddleware(URLRouter(websocket_urlpatterns)), settings.WS_ALLOWED_ORIGINS
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adrf.views import APIView as AsyncAPIView
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -62,3 +63,7 @@ class MovieApiView(FamilyApiView):
 
     def get_exception_handler(self):
         return movie_exception_handler
+
+
+class AsyncGameApiView(AsyncAPIView, GameApiView):
+    """Family G for routes that wait on a model: async handlers, G's policies and envelope."""

@@ -14,3 +14,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not :memory:, so threads in the concurrency tests share one database with
     # real locking.
     DATABASES["default"]["TEST"] = {"NAME": str(LOCAL_DIR / "test.sqlite3")}
+
+# The offline provider streams without pauses in tests; no test reaches a real model.
+AI_OFFLINE_DELAY = 0.0
+AI_TASKS = {
+    task: {**config, "base_url": "", "api_key": "", "offline": True}
+    for task, config in AI_TASKS.items()  # noqa: F405
+}

@@ -1,0 +1,64 @@
+"""What the rest of the code calls: one function per capability, each naming its task.
+
+Structured output is validated against its JSON schema here, whatever the provider, and a
+malformed answer is asked for once more before it becomes AIBadOutput.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import jsonschema
+from django.conf import settings
+
+from ai.errors import AIBadOutput, AIMalformedAnswer
+from ai.providers import get_provider
+from ai.types import IMAGE_MIMES, IMAGE_SIZES, ChatMessage, GeneratedImage
+
+logger = logging.getLogger("ai")
+
+
+def _model(task: str) -> str:
+    return settings.AI_TASKS[task]["model"]
+
+
+def stream_chat(*, task: str, messages: list[ChatMessage]) -> AsyncIterator[str]:
+    return get_provider(task).stream_chat(model=_model(task), messages=messages)
+
+
+async def complete(*, task: str, messages: list[ChatMessage]) -> str:
+    return await get_provider(task).complete(model=_model(task), messages=messages)
+
+
+async def structured(*, task: str, messages: list[ChatMessage], schema: dict, name: str):
+    """A value valid for `schema`; one retry on a malformed answer, then AIBadOutput."""
+    provider = get_provider(task)
+    last_error = ""
+    for attempt in (1, 2):
+        try:
+            value = await provider.structured(
+                model=_model(task), messages=messages, schema=schema, name=name
+            )
+            jsonschema.validate(value, schema)
+            return value
+        except jsonschema.ValidationError as exc:
+            last_error = exc.message
+        except AIMalformedAnswer as exc:
+            last_error = exc.message
+        logger.warning(
+            "AI structured output %s invalid (attempt %s): %s", name, attempt, last_error
+        )
+    raise AIBadOutput(f"The AI model's answer did not match the expected format: {last_error}")
+
+
+async def image(*, prompt: str, size: str = "512x512", mime: str = "image/png") -> GeneratedImage:
+    if size not in IMAGE_SIZES or mime not in IMAGE_MIMES:
+        raise ValueError("unsupported image size or mime")
+    return await get_provider("images").image(
+        model=_model("images"), prompt=prompt, size=size, mime=mime
+    )
+
+
+async def embed(*, texts: list[str]) -> list[list[float]]:
+    return await get_provider("embeddings").embed(model=_model("embeddings"), texts=texts)

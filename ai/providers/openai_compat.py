@@ -1,0 +1,137 @@
+"""Any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp server, LiteLLM) through the
+official SDK's async client. The SDK retries connection errors, 408, 429 and 5xx with
+exponential backoff (`max_retries`); what still fails becomes an AI domain error."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+from collections.abc import AsyncIterator
+
+import openai
+from PIL import Image
+
+from ai.errors import AIMalformedAnswer, AIServiceError, AIUnavailable
+from ai.types import ChatMessage, GeneratedImage
+
+logger = logging.getLogger("ai")
+
+
+def _translate(exc: Exception) -> Exception:
+    """Map an SDK exception to AIUnavailable (retry later) or AIServiceError (bad answer)."""
+    if isinstance(exc, openai.APITimeoutError):
+        return AIUnavailable("The AI model timed out; please retry", retry_after=5)
+    if isinstance(exc, openai.APIConnectionError):
+        return AIUnavailable("The AI model could not be reached; please retry", retry_after=5)
+    if isinstance(exc, openai.RateLimitError):
+        return AIUnavailable("The AI model is rate limited; please retry shortly", retry_after=20)
+    if isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:
+        return AIUnavailable(
+            f"The AI model failed (HTTP {exc.status_code}); please retry", retry_after=5
+        )
+    if isinstance(exc, openai.APIStatusError):
+        return AIServiceError(f"The AI model refused the request (HTTP {exc.status_code})")
+    if isinstance(exc, openai.OpenAIError):
+        return AIServiceError(f"The AI model gave an unusable answer: {exc.__class__.__name__}")
+    return exc
+
+
+class OpenAICompatibleProvider:
+    name = "openai-compatible"
+
+    def __init__(self, *, base_url: str | None, api_key: str, timeout: float, max_retries: int):
+        self.client = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key or "not-needed",
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def stream_chat(self, *, model: str, messages: list[ChatMessage]) -> AsyncIterator[str]:
+        try:
+            stream = await self.client.chat.completions.create(
+                model=model, messages=messages, stream=True
+            )
+            async for chunk in stream:
+                if not chunk.choices:
+                    continue
+                delta = chunk.choices[0].delta.content
+                if delta:
+                    yield delta
+        except openai.OpenAIError as exc:
+            logger.warning("AI stream failed: %s", exc)
+            raise _translate(exc) from exc
+
+    async def complete(self, *, model: str, messages: list[ChatMessage]) -> str:
+        try:
+            response = await self.client.chat.completions.create(model=model, messages=messages)
+        except openai.OpenAIError as exc:
+            logger.warning("AI completion failed: %s", exc)
+            raise _translate(exc) from exc
+        if not response.choices:
+            raise AIServiceError("The AI model returned no answer")
+        return response.choices[0].message.content or ""
+
+    async def structured(
+        self, *, model: str, messages: list[ChatMessage], schema: dict, name: str
+    ) -> object:
+        try:
+            response = await self.client.chat.completions.create(
+                model=model,
+                messages=messages,
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {"name": name, "schema": schema, "strict": True},
+                },
+            )
+        except openai.OpenAIError as exc:
+            logger.warning("AI structured call failed: %s", exc)
+            raise _translate(exc) from exc
+        if not response.choices:
+            raise AIServiceError("The AI model returned no answer")
+        text = response.choices[0].message.content or ""
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise AIMalformedAnswer("The AI model's answer was not valid JSON") from exc
+
+    async def image(self, *, model: str, prompt: str, size: str, mime: str) -> GeneratedImage:
+        try:
+            response = await self.client.images.generate(
+                model=model, prompt=prompt, size=size, n=1, response_format="b64_json"
+            )
+        except openai.OpenAIError as exc:
+            logger.warning("AI image failed: %s", exc)
+            raise _translate(exc) from exc
+        if not response.data or not response.data[0].b64_json:
+            raise AIServiceError("The AI model returned no image")
+        try:
+            raw = base64.b64decode(response.data[0].b64_json)
+            return convert_image(raw, size=size, mime=mime)
+        except (ValueError, OSError) as exc:
+            raise AIServiceError("The AI model returned an unreadable image") from exc
+
+    async def embed(self, *, model: str, texts: list[str]) -> list[list[float]]:
+        try:
+            response = await self.client.embeddings.create(model=model, input=texts)
+        except openai.OpenAIError as exc:
+            logger.warning("AI embedding failed: %s", exc)
+            raise _translate(exc) from exc
+        vectors = [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
+        if len(vectors) != len(texts):
+            raise AIServiceError("The AI model returned the wrong number of embeddings")
+        return vectors
+
+
+def convert_image(raw: bytes, *, size: str, mime: str) -> GeneratedImage:
+    """Re-encode whatever the model sent as the asked format and square size."""
+    width, height = (int(part) for part in size.split("x"))
+    with Image.open(io.BytesIO(raw)) as source:
+        image = source.convert("RGB")
+    if image.size != (width, height):
+        image = image.resize((width, height))
+    out = io.BytesIO()
+    image.save(out, format="JPEG" if mime == "image/jpeg" else "PNG")
+    return GeneratedImage(data=out.getvalue(), mime=mime, width=width, height=height)

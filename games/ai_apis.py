@@ -1,0 +1,118 @@
+"""Family G's AI routes. Async views: a slow model never holds a server thread."""
+
+from __future__ import annotations
+
+import base64
+
+from asgiref.sync import sync_to_async
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.response import Response
+
+from accounts.ownership import actor_or_none
+from ai.providers import diagnostics
+from config.api.base import AsyncGameApiView, GameApiView
+from config.api.params import body_input, path_int_id
+from config.api.schema import GAME_ERRORS, GAME_ERRORS_WITH_CONFLICT, GameError
+from games import selectors, turns
+from games.ai_serializers import (
+    DialogueInput,
+    DialogueOutput,
+    ImageInput,
+    ImageOutput,
+    ScenarioInput,
+    ScenarioOutput,
+)
+
+AI_ERRORS = {
+    **GAME_ERRORS_WITH_CONFLICT,
+    502: OpenApiResponse(GameError, description="The model gave an unusable answer"),
+    503: OpenApiResponse(GameError, description="The model is unreachable; Retry-After set"),
+}
+
+
+async def _input(serializer_class, request) -> dict:
+    return await sync_to_async(body_input)(serializer_class, request)
+
+
+class ScenarioApi(AsyncGameApiView):
+    @extend_schema(
+        tags=["game: ai"],
+        request=ScenarioInput,
+        responses={200: ScenarioOutput, **AI_ERRORS},
+        summary="Open the story from a catalogue title (created when unknown)",
+    )
+    async def post(self, request):
+        data = await _input(ScenarioInput, request)
+        title, message = await turns.generate_scenario(
+            session_id=data["sessionId"],
+            template_title=data["templateTitle"],
+            actor=actor_or_none(request.user),
+        )
+        return Response({"gameTitle": title.title, "initialMessage": message.content})
+
+
+class DialogueApi(AsyncGameApiView):
+    @extend_schema(
+        tags=["game: ai"],
+        request=DialogueInput,
+        responses={200: DialogueOutput, **AI_ERRORS},
+        summary="The game master's answer; the player's line and the answer are logged",
+    )
+    async def post(self, request):
+        data = await _input(DialogueInput, request)
+        message = await turns.dialogue(
+            session_id=data["sessionId"],
+            history=[dict(line) for line in data["history"]],
+            actor=actor_or_none(request.user),
+        )
+        return Response({"aiResponse": message.content})
+
+
+class ImageApi(AsyncGameApiView):
+    @extend_schema(
+        tags=["game: ai"],
+        request=ImageInput,
+        responses={200: ImageOutput, **AI_ERRORS},
+        summary="Generate a PNG or JPEG for the session; logged with an image_url",
+    )
+    async def post(self, request):
+        data = await _input(ImageInput, request)
+        image, _ = await turns.image_create(
+            session_id=data["sessionId"],
+            prompt=data["prompt"],
+            size=data["size"],
+            mime=data["mime"],
+            actor=actor_or_none(request.user),
+        )
+        return Response(
+            {
+                "id": image.pk,
+                "mime": image.mime,
+                "data": base64.b64encode(bytes(image.data)).decode("ascii"),
+                "prompt": image.prompt,
+            }
+        )
+
+
+class ImageFileApi(GameApiView):
+    @extend_schema(
+        tags=["game: ai"],
+        responses={200: OpenApiResponse(description="The image bytes"), **GAME_ERRORS},
+        summary="Serve a generated image (the image_url of history rows)",
+    )
+    def get(self, request, image_id: str):
+        image = selectors.game_image_get(image_id=path_int_id(image_id, "Image"))
+        response = HttpResponse(bytes(image.data), content_type=image.mime)
+        response["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+class AiDiagnosticsApi(GameApiView):
+    @extend_schema(
+        tags=["game: ai"],
+        responses={200: OpenApiResponse(description="Provider and model per task")},
+        summary="Which AI provider serves each task (says when it is the offline one)",
+    )
+    def get(self, request):
+        return Response(diagnostics())

@@ -1,0 +1,206 @@
+"""The game socket `/ws?sessionId=…&token=…` (seed 001 section 9, CONTRACTS.md "Realtime").
+
+Close codes, sent after the handshake so browsers can read them:
+- 4401: the token is invalid, or GAME_REQUIRE_AUTH is on and none was sent;
+- 4403: the session belongs to another user;
+- 4404: unknown session (or no sessionId);
+- 4409: the session has ended.
+Every frame the server sends is JSON with a `kind`. Frames from a client that connected with
+`stream=1` also include `chat_delta` frames while the game master's reply is generated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.ownership import actor_or_none
+from ai.types import IMAGE_MIMES, IMAGE_SIZES
+from config.api.errors import DomainError
+from config.api.times import iso_utc
+from games import selectors, turns
+from realtime.publish import game_group
+
+logger = logging.getLogger(__name__)
+
+CLOSE_BAD_TOKEN = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_UNKNOWN_SESSION = 4404
+CLOSE_SESSION_ENDED = 4409
+
+
+@database_sync_to_async
+def _session_state(session_id: str):
+    """(exists, ended, owner_id) of a session."""
+    try:
+        session = selectors.session_get(session_id=session_id)
+    except DomainError:
+        return False, False, None
+    return True, session.is_ended, session.owner_id
+
+
+def _now() -> str:
+    return iso_utc(timezone.now())
+
+
+class GameConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        self.session_id = (query.get("sessionId") or [""])[0]
+        self.stream = (query.get("stream") or ["0"])[0].lower() in ("1", "true", "yes")
+        self.user = actor_or_none(self.scope.get("user"))
+        self.tasks: set[asyncio.Task] = set()
+        self.group = None
+        await self.accept()
+        if self.scope.get("auth_error") or (settings.GAME_REQUIRE_AUTH and self.user is None):
+            await self.close(code=CLOSE_BAD_TOKEN)
+            return
+        exists, ended, owner_id = await _session_state(self.session_id)
+        if not exists:
+            await self.close(code=CLOSE_UNKNOWN_SESSION)
+            return
+        if ended:
+            await self.close(code=CLOSE_SESSION_ENDED)
+            return
+        if owner_id is not None and (self.user is None or self.user.pk != owner_id):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.group = game_group(self.session_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+
+    async def disconnect(self, code):
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        # Turns already started finish and are saved: the other players still see them.
+
+    # --- client to server ------------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.group is None:
+            return
+        raw = text_data if text_data is not None else bytes_data
+        size = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw or b"")
+        if size > settings.GAME_WS_FRAME_MAX_BYTES:
+            await self.info(
+                f"Frame too large: {size} bytes; the limit is "
+                f"{settings.GAME_WS_FRAME_MAX_BYTES} bytes"
+            )
+            return
+        try:
+            frame = json.loads(raw)
+        except (ValueError, TypeError):
+            await self.info("Invalid JSON frame")
+            return
+        if not isinstance(frame, dict):
+            await self.info("A frame must be a JSON object with an action")
+            return
+        action = frame.get("action")
+        handler = {
+            "user_message": self.on_user_message,
+            "image": self.on_image,
+            "typing": self.on_typing,
+        }.get(action)
+        if handler is None:
+            await self.info(f"Unknown action: {action!r}; use user_message, image or typing")
+            return
+        await handler(frame)
+
+    async def on_user_message(self, frame: dict):
+        content = frame.get("content")
+        if not isinstance(content, str) or not content.strip():
+            await self.info("user_message needs a non-empty string content")
+            return
+        self._spawn(self._user_turn(content))
+
+    async def on_image(self, frame: dict):
+        prompt = frame.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            await self.info("image needs a non-empty string prompt")
+            return
+        size = frame.get("size", "512x512")
+        mime = frame.get("mime", "image/png")
+        if size not in IMAGE_SIZES or mime not in IMAGE_MIMES:
+            await self.info(f"image size must be one of {IMAGE_SIZES}, mime one of {IMAGE_MIMES}")
+            return
+        self._spawn(self._image_turn(prompt, size, mime))
+
+    async def on_typing(self, frame: dict):
+        value = frame.get("value")
+        if not isinstance(value, bool):
+            await self.info("typing needs a boolean value")
+            return
+        await self.channel_layer.group_send(
+            self.group,
+            {
+                "type": "game.typing",
+                "sender": self.channel_name,
+                "value": value,
+                "userId": self.user.public_id if self.user else None,
+            },
+        )
+
+    # --- turns run beside the receive loop, so broadcasts keep flowing meanwhile -----------
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _user_turn(self, content: str) -> None:
+        async def on_delta(delta: str) -> None:
+            await self.channel_layer.group_send(
+                self.group, {"type": "game.delta", "delta": delta, "timestamp": _now()}
+            )
+
+        try:
+            await turns.user_message(
+                session_id=self.session_id, content=content, actor=self.user, on_delta=on_delta
+            )
+        except DomainError as exc:
+            await self.info(exc.message)
+        except Exception:
+            logger.exception("Game socket turn failed")
+            await self.info("The game master could not answer; please retry")
+
+    async def _image_turn(self, prompt: str, size: str, mime: str) -> None:
+        try:
+            await turns.image_create(
+                session_id=self.session_id, prompt=prompt, size=size, mime=mime, actor=self.user
+            )
+        except DomainError as exc:
+            await self.info(exc.message)
+        except Exception:
+            logger.exception("Game socket image failed")
+            await self.info("The image could not be generated; please retry")
+
+    # --- server to client ------------------------------------------------------------------
+
+    async def info(self, message: str, **extra) -> None:
+        await self.send(text_data=json.dumps({"kind": "info", "message": message, **extra}))
+
+    async def game_frame(self, event: dict) -> None:
+        await self.send(text_data=json.dumps(event["frame"]))
+
+    async def game_delta(self, event: dict) -> None:
+        if self.stream:
+            await self.send(
+                text_data=json.dumps(
+                    {
+                        "kind": "chat_delta",
+                        "role": "assistant",
+                        "delta": event["delta"],
+                        "timestamp": event["timestamp"],
+                    }
+                )
+            )
+
+    async def game_typing(self, event: dict) -> None:
+        if event["sender"] != self.channel_name:
+            await self.info("typing", value=event["value"], userId=event["userId"])

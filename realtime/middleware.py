@@ -1,0 +1,44 @@
+"""Put the caller on the socket's scope: a Bearer JWT from the Authorization header, or from
+`?token=` where a browser cannot set headers. A token that is present but invalid is recorded
+as `scope["auth_error"]`, so the consumer can close with its documented code."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+
+
+def _token_from_scope(scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            parts = value.decode("latin-1").split()
+            if len(parts) == 2 and parts[0].lower() == "bearer":
+                return parts[1]
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    tokens = query.get("token")
+    return tokens[0] if tokens and tokens[0] else None
+
+
+@database_sync_to_async
+def _user_for(raw_token: str):
+    auth = JWTAuthentication()
+    validated = auth.get_validated_token(raw_token)
+    return auth.get_user(validated)
+
+
+class JWTScopeMiddleware(BaseMiddleware):
+    async def __call__(self, scope, receive, send):
+        scope = dict(scope)
+        scope["user"] = None
+        scope["auth_error"] = None
+        raw = _token_from_scope(scope)
+        if raw:
+            try:
+                scope["user"] = await _user_for(raw)
+            except (InvalidToken, TokenError, AuthenticationFailed) as exc:
+                scope["auth_error"] = str(getattr(exc, "detail", exc))
+        return await super().__call__(scope, receive, send)
