@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
 from config.api.base import AssistantApiView
+from config.api.schema import ASSISTANT_SIMPLE_ERRORS
 
 APP_INIT_COOKIE = "app-init"
 
@@ -18,7 +19,10 @@ class PingApi(AssistantApiView):
 
     @extend_schema(
         tags=["assistant"],
-        responses={200: OpenApiResponse(description='The JSON string "ok"')},
+        responses={
+            200: OpenApiResponse(description='The JSON string "ok"'),
+            **ASSISTANT_SIMPLE_ERRORS,
+        },
         summary="Ping; sets the app-init cookie",
     )
     def get(self, request):
@@ -42,7 +46,10 @@ class HealthApi(AssistantApiView):
 
     @extend_schema(
         tags=["assistant"],
-        responses={200: OpenApiResponse(description='The JSON string "running"')},
+        responses={
+            200: OpenApiResponse(description='The JSON string "running"'),
+            **ASSISTANT_SIMPLE_ERRORS,
+        },
         summary="Health check",
     )
     def get(self, request):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 MAX_ID = 2**63 - 1
@@ -30,6 +31,7 @@ def user_ref_out(ref: str) -> int | str:
     return ref
 
 
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]})
 class FlexibleIdField(serializers.Field):
     """An integer id sent as a number or a numeric string."""
 
@@ -47,6 +49,7 @@ class FlexibleIdField(serializers.Field):
         return int(value)
 
 
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "maxLength": 128}]})
 class UserRefField(serializers.Field):
     """A client-chosen user id, number or string; stored as its string form."""
 

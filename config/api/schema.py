@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -56,3 +57,12 @@ GAME_ERRORS = _errors(GameError, _COMMON)
 GAME_ERRORS_WITH_CONFLICT = _errors(GameError, {**_COMMON, 409: "Session has ended"})
 ASSISTANT_ERRORS = _errors(AssistantError, _COMMON)
 MOVIE_ERRORS = _errors(MovieError, _COMMON)
+
+
+class BearerJWTScheme(SimpleJWTScheme):
+    """Describe our Bearer JWT authentication class as simplejwt's scheme."""
+
+    target_class = "config.api.authentication.BearerJWTAuthentication"
+    name = "bearerAuth"
+
+ASSISTANT_SIMPLE_ERRORS = _errors(AssistantError, {405: "Method not allowed", 500: "Server error"})

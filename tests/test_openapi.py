@@ -1,0 +1,88 @@
+"""The OpenAPI schema describes every route, its body and its family's error body."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+G_ROUTES = {
+    "/api/session/start": {"post"},
+    "/api/session/end": {"post"},
+    "/api/session/{session_id}": {"get"},
+    "/api/games/{game_id}": {"get", "patch"},
+    "/api/games/{game_id}/title": {"get", "post", "patch", "delete"},
+    "/api/game_titles": {"get", "post"},
+    "/api/game_titles/{title_id}": {"get", "patch", "delete"},
+    "/api/characters/{character_id}": {"get", "patch", "delete"},
+    "/api/characters/game/{game_id}": {"patch"},
+    "/api/games/{game_id}/characters": {"get", "post"},
+    "/api/progress/{session_id}": {"get", "patch"},
+    "/api/progress/{session_id}/checkpoints": {"post"},
+    "/api/messages": {"get", "post"},
+    "/api/history/{game_id}": {"get"},
+    "/api/ai/generate-scenario": {"post"},
+    "/api/ai/dialogue": {"post"},
+    "/api/ai/image": {"post"},
+    "/api/ai/images/{image_id}": {"get"},
+}
+M_ROUTES = {"/api/auth/login": {"post"}, "/api/auth/refresh": {"post"}}
+A_ROUTES = {"/api/ping": {"get"}, "/api/health": {"get"}}
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker, tmp_path_factory):
+    path = tmp_path_factory.mktemp("schema") / "schema.yaml"
+    with django_db_blocker.unblock():
+        # --fail-on-warn: an undocumented field or authenticator is a failure.
+        call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(path))
+    return yaml.safe_load(path.read_text())
+
+
+def _error_ref(operation: dict, status: str) -> str:
+    content = operation["responses"][status]["content"]["application/json"]["schema"]
+    return content["$ref"].rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize(
+    ("routes", "error_schema"),
+    [(G_ROUTES, "GameError"), (M_ROUTES, "MovieError"), (A_ROUTES, None)],
+)
+def test_every_route_is_described_with_its_family_error(schema, routes, error_schema):
+    for path, methods in routes.items():
+        assert path in schema["paths"], path
+        described = set(schema["paths"][path]) - {"parameters"}
+        assert methods <= described, (path, methods - described)
+        for method in methods:
+            operation = schema["paths"][path][method]
+            if error_schema:
+                assert _error_ref(operation, "400") == error_schema, (path, method)
+            else:
+                assert _error_ref(operation, "405") == "AssistantError", (path, method)
+            if method in {"post", "patch"} and path not in {"/api/session/end"}:
+                assert "requestBody" in operation, (path, method)
+
+
+def test_error_bodies_match_the_envelopes(schema):
+    components = schema["components"]["schemas"]
+    assert set(components["GameError"]["properties"]) == {"error"}
+    assert set(components["MovieError"]["properties"]) == {
+        "success",
+        "error",
+        "requestId",
+        "timestamp",
+    }
+    assert set(components["AssistantError"]["properties"]) == {"statusCode", "statusMessage"}
+
+
+def test_bearer_scheme_is_declared(schema):
+    assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_docs_render_without_internet(client):
+    page = client.get("/api/docs/")
+    assert page.status_code == 200
+    assert b"swagger-ui" in page.content
+    assert b"cdn." not in page.content and b"unpkg" not in page.content
