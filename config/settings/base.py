@@ -126,8 +126,15 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(LOCAL_DIR / "db.sqlite3")),
             # IMMEDIATE takes the write lock at BEGIN, so counters bumped inside a
-            # transaction (message sequence numbers) cannot interleave.
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            # transaction (message sequence numbers) cannot interleave. WAL lets readers run
+            # beside the writer.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
         }
     }
 
@@ -237,10 +244,11 @@ GAME_WS_FRAME_MAX_BYTES = 2 * 1024 * 1024
 GAME_IMAGE_PROMPT_MAX_CHARS = 4000
 
 # Per-family request rates (DRF rate strings); None switches a limit off.
+# An empty variable (GAME_RATE=) switches that limit off.
 THROTTLE_RATES = {
-    "game": os.environ.get("GAME_RATE", "1200/min"),
-    "assistant": os.environ.get("ASSISTANT_RATE", "1200/min"),
-    "auth_login": os.environ.get("LOGIN_RATE", "20/min"),
+    "game": os.environ.get("GAME_RATE", "1200/min") or None,
+    "assistant": os.environ.get("ASSISTANT_RATE", "1200/min") or None,
+    "auth_login": os.environ.get("LOGIN_RATE", "20/min") or None,
 }
 
 # --- AI provider ---------------------------------------------------------------------------
