@@ -35,7 +35,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, local_dir: str) -> subprocess.Popen:
+def start_server(port: int, local_dir: str, log) -> subprocess.Popen:
     env = {**os.environ, "LOCAL_DIR": local_dir, "AI_OFFLINE_DELAY": "0", "LOG_LEVEL": "WARNING"}
     env.setdefault("GAME_RATE", "")
     python = sys.executable
@@ -44,8 +44,8 @@ def start_server(port: int, local_dir: str) -> subprocess.Popen:
         [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -120,8 +120,10 @@ async def ws_broadcast(base_ws: str, session_id: str, rounds: int) -> dict:
 async def main(total: int, concurrency: int) -> list[dict]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as local_dir:
-        server = start_server(port, local_dir)
+    log_path = ROOT / ".local" / "bench-server.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as local_dir, log_path.open("w") as log:
+        server = start_server(port, local_dir, log)
         try:
             await wait_ready(base)
             limits = httpx.Limits(max_connections=concurrency)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from functools import cache
 
 from django.conf import settings
@@ -25,17 +27,34 @@ def _offline() -> OfflineProvider:
     return OfflineProvider()
 
 
-@cache
+# One client per event loop: an AsyncOpenAI client's pooled connections belong to the loop that
+# opened them, and a loop that is gone (async_to_sync, a sync test client, a task worker run
+# each call in a new loop) leaves them unusable ("Event loop is closed"). Weak keys let a
+# finished loop's clients go with it.
+_openai_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict] = (
+    weakref.WeakKeyDictionary()
+)
+_openai_without_loop: dict = {}
+
+
 def _openai(base_url: str, api_key: str, timeout: float, max_retries: int):
-    return OpenAICompatibleProvider(
-        base_url=base_url or None, api_key=api_key, timeout=timeout, max_retries=max_retries
-    )
+    try:
+        clients = _openai_by_loop.setdefault(asyncio.get_running_loop(), {})
+    except RuntimeError:
+        clients = _openai_without_loop
+    key = (base_url, api_key, timeout, max_retries)
+    if key not in clients:
+        clients[key] = OpenAICompatibleProvider(
+            base_url=base_url or None, api_key=api_key, timeout=timeout, max_retries=max_retries
+        )
+    return clients[key]
 
 
 def reset_providers() -> None:
     """Forget cached clients (tests that change AI settings call this)."""
     _offline.cache_clear()
-    _openai.cache_clear()
+    _openai_by_loop.clear()
+    _openai_without_loop.clear()
 
 
 def diagnostics() -> dict:

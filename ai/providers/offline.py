@@ -103,7 +103,7 @@ def compose_reply(messages: list[ChatMessage]) -> str:
     if said:
         quoted = said if len(said) <= 160 else said[:157] + "..."
         who = character.split(",")[0] if character else "You"
-        parts.append(f'{who} says: "{quoted}".')
+        parts.append(f'{who} {"says" if character else "say"}: "{quoted}".')
     parts.append(rng.choice(_OPENINGS))
     words = keywords(said, 3)
     if words:

@@ -118,7 +118,15 @@ TEMPLATES = [
 ]
 
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Under ASGI each request may run its sync code in a new thread, so persistent
+    # per-thread connections would pile up; a psycopg pool shares a bounded set instead.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": int(os.environ.get("DB_POOL_MIN", 2)),
+            "max_size": int(os.environ.get("DB_POOL_MAX", 20)),
+            "timeout": int(os.environ.get("DB_POOL_TIMEOUT", 30)),
+        }
 else:
     LOCAL_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -133,8 +141,6 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            "CONN_MAX_AGE": 600,
-            "CONN_HEALTH_CHECKS": True,
         }
     }
 
