@@ -59,6 +59,7 @@ class CharacterFactory(factory.django.DjangoModelFactory):
 class GameSessionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = GameSession
+        skip_postgeneration_save = True
 
     game = factory.SubFactory(GameFactory)
     user_ref = "7"
