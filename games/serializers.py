@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.fields import (
@@ -33,6 +35,7 @@ class OmitNoneMixin:
         return data
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class IsoDateTimeField(serializers.Field):
     def to_representation(self, value):
         return iso_utc(value)
