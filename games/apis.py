@@ -22,7 +22,6 @@ from games.serializers import (
     GameTitleListQuery,
     GameTitleOutput,
     GameUpdateInput,
-    HistoryItemOutput,
     HistoryOutput,
     IdOutput,
     MessageCreateInput,
@@ -35,6 +34,8 @@ from games.serializers import (
     SessionOutput,
     SessionStartInput,
     SessionStartOutput,
+    history_rows_json,
+    message_rows_json,
 )
 
 # --- Sessions --------------------------------------------------------------------------------
@@ -95,8 +96,9 @@ class GameDetailApi(GameApiView):
         tags=["game: games"], request=GameUpdateInput, responses={200: GameOutput, **GAME_ERRORS}
     )
     def patch(self, request, game_id: str):
+        game = selectors.game_get(game_id=path_int_id(game_id, "Game"))
         data = body_input(GameUpdateInput, request)
-        game = services.game_update(game_id=path_int_id(game_id, "Game"), data=data)
+        game = services.game_update(game_id=game.pk, data=data)
         return Response(GameOutput(game).data)
 
 
@@ -201,6 +203,7 @@ class ProgressApi(GameApiView):
         summary="Update chapter, step, last message; checkpoints are upserted by key",
     )
     def patch(self, request, session_id: str):
+        selectors.session_get(session_id=session_id)
         data = body_input(ProgressUpdateInput, request)
         progress = services.progress_update(
             session_id=session_id, data=data, actor=actor_or_none(request.user)
@@ -216,6 +219,7 @@ class CheckpointCreateApi(GameApiView):
         summary="Add a checkpoint (a later one with the same key replaces it)",
     )
     def post(self, request, session_id: str):
+        selectors.session_get(session_id=session_id)
         data = body_input(CheckpointInput, request)
         checkpoint = services.checkpoint_add(
             session_id=session_id,
@@ -241,7 +245,7 @@ class MessageListCreateApi(GameApiView):
         messages = selectors.message_list(
             session_id=query["sessionId"], after_id=query.get("afterId")
         )
-        return Response(MessageOutput(messages, many=True).data)
+        return Response(message_rows_json(messages))
 
     @extend_schema(
         tags=["game: messages"],
@@ -273,7 +277,7 @@ class HistoryApi(GameApiView):
         return Response(
             {
                 "success": True,
-                "data": HistoryItemOutput(messages, many=True).data,
+                "data": history_rows_json(messages),
                 "total": len(messages),
                 "source": "database",
             }

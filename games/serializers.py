@@ -116,7 +116,7 @@ class ScenarioField(serializers.DictField):
         for key, value in data.items():
             if not isinstance(value, str) or len(value) > 4000:
                 raise serializers.ValidationError(f"{key} must be a string of at most 4000 chars.")
-        return dict(data)
+        return dict(data) or None
 
 
 class GameTitleInput(serializers.Serializer):
@@ -218,6 +218,33 @@ class MessageCreateInput(serializers.Serializer):
 
 class IdOutput(serializers.Serializer):
     id = serializers.IntegerField()
+
+
+def message_rows_json(rows: list[dict]) -> list[dict]:
+    """Render `selectors.message_list` rows; the shape `MessageOutput` documents."""
+    out = []
+    for row in rows:
+        item = {"id": row["id"], "role": row["role"], "content": row["content"]}
+        if row["type"]:
+            item["type"] = row["type"]
+        item["createdAt"] = iso_utc(row["created_at"])
+        out.append(item)
+    return out
+
+
+def history_rows_json(rows: list[dict]) -> list[dict]:
+    """Render `selectors.history_list` rows; the shape `HistoryItemOutput` documents."""
+    return [
+        {
+            "content": row["content"],
+            "game_id": row["game_id"],
+            "image_url": f"/api/ai/images/{row['image_id']}" if row["image_id"] else None,
+            "role": row["role"],
+            "sequence_number": row["sequence_number"],
+            "timestamp": iso_utc(row["created_at"]),
+        }
+        for row in rows
+    ]
 
 
 class MessageOutput(serializers.Serializer):

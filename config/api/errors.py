@@ -130,7 +130,10 @@ def _is_leaf_list(value: Any) -> bool:
 
 def validation_message(details: list[dict]) -> str:
     """One line naming every problem, e.g. "level: Ensure this value is at least 1."."""
-    parts = [f"{d['field']}: {d['message']}" if d["field"] else d["message"] for d in details]
+    parts = [
+        f"{d['field']}: {d['message'].rstrip('.')}" if d["field"] else d["message"].rstrip(".")
+        for d in details
+    ]
     return "; ".join(parts) or "Invalid request data"
 
 
