@@ -108,6 +108,7 @@ def session_start(
     character = Character.objects.filter(pk=character_id).first()
     if character is None:
         raise InvalidGameInput(f"characterId: character {character_id} not found")
+    ensure_may_change(owner_id=character.owner_id, actor=actor, what="This character")
     if character.game_id is not None and character.game_id != game.pk:
         raise InvalidGameInput(
             f"characterId: character {character_id} belongs to game {character.game_id}"
