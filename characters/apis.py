@@ -7,6 +7,7 @@ character-chat issue.
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.ownership import actor_or_none
@@ -72,7 +73,12 @@ class CharacterOfGameApi(GameApiView):
         data = body_input(CharacterUpdateInput, request, partial=True)
         actor = actor_or_none(request.user)
         raw_user = request.query_params.get("userId", request.data.get("userId"))
-        user_ref = UserRefField().run_validation(raw_user) if raw_user is not None else None
+        user_ref = None
+        if raw_user is not None:
+            try:
+                user_ref = UserRefField().run_validation(raw_user)
+            except serializers.ValidationError as exc:
+                raise serializers.ValidationError({"userId": exc.detail}) from None
         character = selectors.character_representative(
             game_id=game_pk, owner_id=actor.pk if actor else None, user_ref=user_ref
         )

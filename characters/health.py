@@ -50,7 +50,11 @@ def resolve_health(
         new_max = max_health_for(level=level, stats=stats)
     if new_current is None:
         new_current = new_max
-    explicit_current = health is not None
+    # Only a current value the client actually sent is refused when too high; a lowered
+    # maximum (`maxHealth` or `{"max": n}` alone) clamps the stored current instead.
+    explicit_current = (isinstance(health, dict) and "current" in health) or (
+        health is not None and not isinstance(health, dict)
+    )
     if new_current > new_max:
         if explicit_current:
             raise InvalidCharacter(f"health {new_current} exceeds maxHealth {new_max}")

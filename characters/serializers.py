@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from characters.models import STAT_KEYS
@@ -17,6 +18,13 @@ INVENTORY_MAX_ITEMS = 500
 JSON_MAX_CHARS = 32 * 1024
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {key: {"type": "integer"} for key in STAT_KEYS},
+        "additionalProperties": False,
+    }
+)
 class StatsField(serializers.Field):
     """`{strength, dexterity, wisdom, charisma}` integers; any other key is refused."""
 
@@ -39,6 +47,18 @@ class StatsField(serializers.Field):
         return value
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 0},
+            {
+                "type": "object",
+                "properties": {"current": {"type": "integer"}, "max": {"type": "integer"}},
+                "additionalProperties": False,
+            },
+        ]
+    }
+)
 class HealthField(serializers.Field):
     """A number (the current value) or `{current, max}`."""
 

@@ -13,7 +13,8 @@ THROTTLE_RATES = {"game": None, "assistant": None, "auth_login": None}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not :memory:, so threads in the concurrency tests share one database with
     # real locking.
-    DATABASES["default"]["TEST"] = {"NAME": str(LOCAL_DIR / "test.sqlite3")}
+    # One file per run, so two test runs on one machine never share a database.
+    DATABASES["default"]["TEST"] = {"NAME": str(LOCAL_DIR / f"test-{os.getpid()}.sqlite3")}
 
 # The offline provider streams without pauses in tests; no test reaches a real model.
 AI_OFFLINE_DELAY = 0.0
