@@ -33,7 +33,7 @@ def character_create_in_game(*, game_id: int, data: dict, actor: User | None) ->
     if user_ref is None:
         if actor is None:
             raise InvalidCharacter("userId: This field is required.")
-        user_ref = str(actor.pk)
+        user_ref = actor.public_id
     character = Character(game=game, user_ref=user_ref, owner=actor, stats=default_stats())
     _apply_sheet(character, data)
     character.health = resolve_health(

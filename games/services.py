@@ -116,7 +116,7 @@ def session_start(
     if user_ref is None:
         if actor is None:
             raise InvalidGameInput("userId: This field is required.")
-        user_ref = str(actor.pk)
+        user_ref = actor.public_id
     session = GameSession.objects.create(
         game=game, user_ref=user_ref, owner=actor, character=character
     )

@@ -399,7 +399,7 @@ class TestSessionOwnership:
 
     def test_the_owner_can_change_it(self, owned_session, auth_client, user):
         session = assert_json(auth_client.get(f"/api/session/{owned_session}"), 200)
-        assert session["userId"] == user.pk
+        assert session["userId"] == user.public_id
         statuses = [
             auth_client.generic(method, path, body).status_code
             for method, path, body in reversed(session_writes(owned_session))
@@ -435,7 +435,7 @@ class TestCharacterOwnership:
         self, owned_character, other_auth_client, user
     ):
         response = other_auth_client.patch(
-            f"/api/characters/game/88?userId={user.pk}", {"name": "Stolen"}
+            f"/api/characters/game/88?userId={user.public_id}", {"name": "Stolen"}
         )
         assert_game_error(response, 403)
         assert Character.objects.get(pk=owned_character).name == "Mine"

@@ -186,7 +186,7 @@ class TestCreate:
         response = auth_client.post("/api/games/5/characters", {"name": "Mine", "class": "mage"})
         body = assert_json(response, 201)
         character = assert_json(auth_client.get(f"/api/characters/{body['id']}"), 200)
-        assert character["userId"] == user.pk
+        assert character["userId"] == user.public_id
         assert Character.objects.get(pk=body["id"]).owner_id == user.pk
 
 

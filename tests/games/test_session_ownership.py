@@ -41,4 +41,4 @@ def test_owner_starts_a_session_with_their_character(auth_client, user):
     assert response.status_code == 201
     session = GameSession.objects.get()
     assert session.owner == user
-    assert session.user_ref == str(user.pk)
+    assert session.user_ref == user.public_id
