@@ -217,9 +217,14 @@ def message_append(
     content: str,
     type: str = "",
     image: GameImage | None = None,
+    from_client: bool = True,
 ) -> Message:
-    """Append to a locked, active session's log and broadcast it after commit."""
-    message_content_check(content)
+    """Append to a locked, active session's log and broadcast it after commit.
+
+    The 32 KiB limit applies to what clients send; the model's own replies are stored whole.
+    """
+    if from_client:
+        message_content_check(content)
     message = Message.objects.create(
         session=session,
         game_id=session.game_id,

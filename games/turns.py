@@ -106,10 +106,14 @@ def _prepare_dialogue(session_id: str, history: list[ChatMessage], actor: User |
 
 
 @database_sync_to_async
-def _store_reply(session_id: str, text: str) -> Message:
+def _store_reply(session_id: str, text: str, actor: User | None) -> Message:
+    """Store the model's reply; the turn's caller must still be allowed to write the session
+    (an owned session refuses an anonymous actor, so the caller's actor is passed on)."""
     with transaction.atomic():
-        session = services.session_get_active_for_update(session_id=session_id, actor=None)
-        return services.message_append(session=session, role=MessageRole.ASSISTANT, content=text)
+        session = services.session_get_active_for_update(session_id=session_id, actor=actor)
+        return services.message_append(
+            session=session, role=MessageRole.ASSISTANT, content=text, from_client=False
+        )
 
 
 async def dialogue(
@@ -125,7 +129,7 @@ async def dialogue(
         task="dialogue",
         system_prompt=context.system_prompt,
         history=context.history,
-        persist=lambda text: _store_reply(context.session_id, text),
+        persist=lambda text: _store_reply(context.session_id, text, actor),
         on_delta=on_delta,
     )
 
@@ -152,7 +156,7 @@ async def user_message(
         task="dialogue",
         system_prompt=context.system_prompt,
         history=context.history,
-        persist=lambda text: _store_reply(context.session_id, text),
+        persist=lambda text: _store_reply(context.session_id, text, actor),
         on_delta=on_delta,
     )
 
@@ -160,31 +164,49 @@ async def user_message(
 # --- Scenario --------------------------------------------------------------------------------
 
 
+def _catalogue_title(template_title: str) -> GameTitle | None:
+    """The catalogue title of that name, compared case-insensitively (the oldest wins)."""
+    return GameTitle.objects.filter(title__iexact=template_title).order_by("id").first()
+
+
 @database_sync_to_async
-def _title_for_scenario(session_id: str, template_title: str, actor: User | None):
-    """Reuse the catalogue title of that name (case-insensitive) or create it; link it to the
-    session's game when the game has no title yet."""
+def _scenario_prompt(session_id: str, template_title: str, actor: User | None) -> str:
+    """The prompt as it will be once the title is linked; nothing is written yet."""
     with transaction.atomic():
         session = _locked_session(session_id, actor)
-        title = GameTitle.objects.filter(title__iexact=template_title).order_by("id").first()
-        if title is None:
-            title = GameTitle.objects.create(title=template_title)
+    title = _catalogue_title(template_title) or GameTitle(title=template_title)
+    if session.game.game_title_id is None:
+        session.game.game_title = title
+    return (
+        f"{system_prompt_for(session)}\nTask: open the adventure \u201c{title.title}\u201d. "
+        "Set the scene in a few sentences when the player says Begin."
+    )
+
+
+@database_sync_to_async
+def _store_scenario(
+    session_id: str, template_title: str, text: str, actor: User | None
+) -> tuple[GameTitle, Message]:
+    """In one transaction: reuse or create the title, link it to a game that has none, and
+    log the opening narration. A failed model call before this leaves nothing behind."""
+    with transaction.atomic():
+        session = services.session_get_active_for_update(session_id=session_id, actor=actor)
+        title = _catalogue_title(template_title) or GameTitle.objects.create(title=template_title)
         game = session.game
         if game.game_title_id is None:
             game.game_title = title
             game.save(update_fields=["game_title", "updated_at"])
-        return title, system_prompt_for(session)
+        message = services.message_append(
+            session=session, role=MessageRole.ASSISTANT, content=text, from_client=False
+        )
+        return title, message
 
 
 async def generate_scenario(
     *, session_id: str, template_title: str, actor: User | None
 ) -> tuple[GameTitle, Message]:
     """Open the story: the title's scenario, an opening narration stored in the session log."""
-    title, system_prompt = await _title_for_scenario(session_id, template_title, actor)
-    instructions = (
-        f"{system_prompt}\nTask: open the adventure \u201c{title.title}\u201d. Set the scene in "
-        "a few sentences when the player says Begin."
-    )
+    instructions = await _scenario_prompt(session_id, template_title, actor)
     text = await ai.complete(
         task="dialogue",
         messages=[
@@ -194,8 +216,7 @@ async def generate_scenario(
     )
     if not text.strip():
         raise AIServiceError("The AI model returned an empty scenario")
-    message = await _store_reply(session_id, text.strip())
-    return title, message
+    return await _store_scenario(session_id, template_title, text.strip(), actor)
 
 
 # --- Images ----------------------------------------------------------------------------------
@@ -216,9 +237,11 @@ def _check_session(session_id: str, actor: User | None) -> None:
 
 
 @database_sync_to_async
-def _store_image(session_id: str, prompt: str, generated) -> tuple[GameImage, Message]:
+def _store_image(
+    session_id: str, prompt: str, generated, actor: User | None
+) -> tuple[GameImage, Message]:
     with transaction.atomic():
-        session = services.session_get_active_for_update(session_id=session_id, actor=None)
+        session = services.session_get_active_for_update(session_id=session_id, actor=actor)
         image = GameImage.objects.create(
             session=session,
             prompt=prompt,
@@ -240,4 +263,4 @@ async def image_create(
     image_prompt_check(prompt)
     await _check_session(session_id, actor)
     generated = await ai.image(prompt=prompt, size=size, mime=mime)
-    return await _store_image(session_id, prompt, generated)
+    return await _store_image(session_id, prompt, generated, actor)

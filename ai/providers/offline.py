@@ -58,7 +58,7 @@ def keywords(text: str, limit: int = 6) -> list[str]:
     """The text's content words, in order, without repeats."""
     seen: list[str] = []
     for word in _WORD_RE.findall(text.lower()):
-        if word not in _STOPWORDS and len(word) > 2 and word not in seen:
+        if word not in _STOPWORDS and 2 < len(word) <= 24 and word not in seen:
             seen.append(word)
         if len(seen) >= limit:
             break

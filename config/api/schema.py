@@ -65,4 +65,5 @@ class BearerJWTScheme(SimpleJWTScheme):
     target_class = "config.api.authentication.BearerJWTAuthentication"
     name = "bearerAuth"
 
+
 ASSISTANT_SIMPLE_ERRORS = _errors(AssistantError, {405: "Method not allowed", 500: "Server error"})

@@ -159,7 +159,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # channels_redis blocks 5 s per poll of a consumer's channel; redis-py's
+                # default 5 s read timeout would kill every socket idle that long.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
                 "prefix": os.environ.get("CHANNEL_PREFIX", "aistory"),
                 "capacity": 1000,
                 "expiry": 30,

@@ -58,22 +58,30 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.user = actor_or_none(self.scope.get("user"))
         self.tasks: set[asyncio.Task] = set()
         self.group = None
-        await self.accept()
-        if self.scope.get("auth_error") or (settings.GAME_REQUIRE_AUTH and self.user is None):
-            await self.close(code=CLOSE_BAD_TOKEN)
+        refusal = await self._refusal()
+        if refusal is not None:
+            # Accept, then close: a browser reads the code only of an accepted socket.
+            await self.accept()
+            await self.close(code=refusal)
             return
-        exists, ended, owner_id = await _session_state(self.session_id)
-        if not exists:
-            await self.close(code=CLOSE_UNKNOWN_SESSION)
-            return
-        if ended:
-            await self.close(code=CLOSE_SESSION_ENDED)
-            return
-        if owner_id is not None and (self.user is None or self.user.pk != owner_id):
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
+        # Join the session's group before accepting, so that a client never misses a frame
+        # broadcast just after its handshake completed.
         self.group = game_group(self.session_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def _refusal(self) -> int | None:
+        """The close code this connection gets, or None when it may join the session."""
+        if self.scope.get("auth_error") or (settings.GAME_REQUIRE_AUTH and self.user is None):
+            return CLOSE_BAD_TOKEN
+        exists, ended, owner_id = await _session_state(self.session_id)
+        if not exists:
+            return CLOSE_UNKNOWN_SESSION
+        if ended:
+            return CLOSE_SESSION_ENDED
+        if owner_id is not None and (self.user is None or self.user.pk != owner_id):
+            return CLOSE_FORBIDDEN
+        return None
 
     async def disconnect(self, code):
         if self.group:

@@ -176,7 +176,7 @@ class TestSessionStart:
         )
         stored = GameSession.objects.get(pk=body["sessionId"])
         assert stored.owner_id == user.pk
-        assert ok(auth_client.get(f"/api/session/{stored.pk}"))["userId"] == user.pk
+        assert ok(auth_client.get(f"/api/session/{stored.pk}"))["userId"] == user.public_id
 
     @pytest.mark.parametrize(
         ("payload", "fragments"),
