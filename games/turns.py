@@ -56,7 +56,11 @@ def system_prompt_for(session: GameSession) -> str:
         )
     if title is not None and title.scenario:
         scenario = title.scenario
-        parts = [scenario.get("hook"), scenario.get("role"), scenario.get("mission")]
+        parts = [
+            scenario.get("hook"),
+            f"The player is {scenario['role']}." if scenario.get("role") else None,
+            f"Mission: {scenario['mission']}" if scenario.get("mission") else None,
+        ]
         lines.append("Scenario: " + " ".join(p for p in parts if p))
     elif title is not None and title.description:
         lines.append(f"Scenario: {title.description}")
