@@ -8,7 +8,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from characters.models import STAT_KEYS
-from config.api.fields import StrictCharField, StrictIntegerField, UserRefField, user_ref_out
+from config.api.fields import (
+    StrictCharField,
+    StrictIntegerField,
+    UserRefField,
+    check_closed_object,
+    user_ref_out,
+)
 from config.api.times import iso_utc
 
 STAT_MAX = 1000
@@ -29,13 +35,7 @@ class StatsField(serializers.Field):
     """`{strength, dexterity, wisdom, charisma}` integers; any other key is refused."""
 
     def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            raise serializers.ValidationError("Must be an object of integer stats.")
-        unknown = sorted(set(data) - set(STAT_KEYS))
-        if unknown:
-            raise serializers.ValidationError(
-                f"Unknown stats key(s) {', '.join(unknown)}; allowed: {', '.join(STAT_KEYS)}."
-            )
+        check_closed_object(data, STAT_KEYS, "integer stats")
         for key, value in data.items():
             if isinstance(value, bool) or not isinstance(value, int):
                 raise serializers.ValidationError(f"{key} must be an integer.")
@@ -64,11 +64,7 @@ class HealthField(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            unknown = sorted(set(data) - {"current", "max"})
-            if unknown:
-                raise serializers.ValidationError(
-                    f"Unknown key(s) {', '.join(unknown)}; allowed: current, max."
-                )
+            check_closed_object(data, ("current", "max"), "current and max")
             if not data:
                 raise serializers.ValidationError("Send current, max or both.")
             for key, value in data.items():

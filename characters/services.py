@@ -36,13 +36,6 @@ def character_create_in_game(*, game_id: int, data: dict, actor: User | None) ->
         user_ref = actor.public_id
     character = Character(game=game, user_ref=user_ref, owner=actor, stats=default_stats())
     _apply_sheet(character, data)
-    character.health = resolve_health(
-        current_health=None,
-        health=data.get("health"),
-        max_health=data.get("maxHealth"),
-        level=character.level,
-        stats=character.stats,
-    )
     character.save()
     return character
 
@@ -53,14 +46,6 @@ def character_update(*, character_id: int, data: dict, actor: User | None) -> Ch
     character = selectors.character_get(character_id=character_id, for_update=True)
     ensure_may_change(owner_id=character.owner_id, actor=actor, what="This character")
     _apply_sheet(character, data)
-    if "health" in data or "maxHealth" in data or not character.health:
-        character.health = resolve_health(
-            current_health=character.health,
-            health=data.get("health"),
-            max_health=data.get("maxHealth"),
-            level=character.level,
-            stats=character.stats,
-        )
     character.save()
     return character
 
@@ -73,8 +58,18 @@ def character_delete(*, character_id: int, actor: User | None) -> None:
 
 
 def _apply_sheet(character: Character, data: dict) -> None:
+    """Copy sheet fields onto the character; stats merge by key; health per characters.health
+    (computed when the character has none yet)."""
     for key, attr in SHEET_FIELDS.items():
         if key in data:
             setattr(character, attr, data[key])
     if "stats" in data:
         character.stats = {**(character.stats or {}), **data["stats"]}
+    if "health" in data or "maxHealth" in data or not character.health:
+        character.health = resolve_health(
+            current_health=character.health or None,
+            health=data.get("health"),
+            max_health=data.get("maxHealth"),
+            level=character.level,
+            stats=character.stats,
+        )

@@ -13,6 +13,7 @@ from config.api.fields import (
     StrictCharField,
     StrictIntegerField,
     UserRefField,
+    check_closed_object,
     user_ref_out,
 )
 from config.api.times import iso_utc
@@ -106,13 +107,7 @@ class ScenarioField(serializers.DictField):
     """`{hook?, role?, mission?}`, each a string; other keys are refused."""
 
     def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            raise serializers.ValidationError("Must be an object with hook, role and mission.")
-        unknown = sorted(set(data) - set(SCENARIO_KEYS))
-        if unknown:
-            raise serializers.ValidationError(
-                f"Unknown key(s) {', '.join(unknown)}; allowed: {', '.join(SCENARIO_KEYS)}."
-            )
+        check_closed_object(data, SCENARIO_KEYS, "hook, role and mission")
         for key, value in data.items():
             if not isinstance(value, str) or len(value) > 4000:
                 raise serializers.ValidationError(f"{key} must be a string of at most 4000 chars.")

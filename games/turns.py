@@ -120,6 +120,21 @@ def _store_reply(session_id: str, text: str, actor: User | None) -> Message:
         )
 
 
+async def _game_master_reply(
+    context: TurnContext,
+    actor: User | None,
+    on_delta: Callable[[str], Awaitable[None]] | None,
+) -> Message:
+    """One turn of the conversation engine, stored as the session's assistant message."""
+    return await engine.run_turn(
+        task="dialogue",
+        system_prompt=context.system_prompt,
+        history=context.history,
+        persist=lambda text: _store_reply(context.session_id, text, actor),
+        on_delta=on_delta,
+    )
+
+
 async def dialogue(
     *,
     session_id: str,
@@ -129,13 +144,7 @@ async def dialogue(
 ) -> Message:
     """Answer the player from `history` and the session's context; store the exchange."""
     context = await _prepare_dialogue(session_id, history, actor)
-    return await engine.run_turn(
-        task="dialogue",
-        system_prompt=context.system_prompt,
-        history=context.history,
-        persist=lambda text: _store_reply(context.session_id, text, actor),
-        on_delta=on_delta,
-    )
+    return await _game_master_reply(context, actor, on_delta)
 
 
 @database_sync_to_async
@@ -156,13 +165,7 @@ async def user_message(
     """A player's line from the socket: log and broadcast it, then the game master's reply."""
     services.message_content_check(content)
     context = await _store_user_line(session_id, content, actor)
-    return await engine.run_turn(
-        task="dialogue",
-        system_prompt=context.system_prompt,
-        history=context.history,
-        persist=lambda text: _store_reply(context.session_id, text, actor),
-        on_delta=on_delta,
-    )
+    return await _game_master_reply(context, actor, on_delta)
 
 
 # --- Scenario --------------------------------------------------------------------------------

@@ -72,6 +72,18 @@ class UserRefField(serializers.Field):
         return user_ref_out(value)
 
 
+def check_closed_object(data: object, allowed: tuple[str, ...], what: str) -> dict:
+    """An object whose keys all come from `allowed`; anything else is a ValidationError."""
+    if not isinstance(data, dict):
+        raise serializers.ValidationError(f"Must be an object of {what}.")
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise serializers.ValidationError(
+            f"Unknown key(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}."
+        )
+    return data
+
+
 class StrictCharField(serializers.CharField):
     """A string, and only a string: numbers, booleans and objects are refused."""
 
