@@ -38,12 +38,12 @@ CLOSE_SESSION_ENDED = 4409
 
 @database_sync_to_async
 def _session_state(session_id: str):
-    """(exists, ended, owner_id) of a session."""
+    """(canonical id or None, ended, owner_id) of a session."""
     try:
         session = selectors.session_get(session_id=session_id)
     except DomainError:
-        return False, False, None
-    return True, session.is_ended, session.owner_id
+        return None, False, None
+    return str(session.pk), session.is_ended, session.owner_id
 
 
 def _now() -> str:
@@ -74,9 +74,12 @@ class GameConsumer(AsyncWebsocketConsumer):
         """The close code this connection gets, or None when it may join the session."""
         if self.scope.get("auth_error") or (settings.GAME_REQUIRE_AUTH and self.user is None):
             return CLOSE_BAD_TOKEN
-        exists, ended, owner_id = await _session_state(self.session_id)
-        if not exists:
+        canonical_id, ended, owner_id = await _session_state(self.session_id)
+        if canonical_id is None:
             return CLOSE_UNKNOWN_SESSION
+        # The group name must match the one services publish to, whatever case the UUID
+        # came in.
+        self.session_id = canonical_id
         if ended:
             return CLOSE_SESSION_ENDED
         if owner_id is not None and (self.user is None or self.user.pk != owner_id):

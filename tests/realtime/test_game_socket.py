@@ -632,3 +632,14 @@ async def test_frame_from_another_server_process_reaches_the_socket(sid):
             assert await receive(b) == frame
     finally:
         await other_process.close_pools()
+
+
+async def test_a_session_id_in_upper_case_joins_the_same_session(sid, client):
+    """A UUID names one session whatever its case; the socket joins the group REST
+    publishes to."""
+    async with socket(ws_path(sid.upper())) as ws:
+        response = await sync_to_async(client.post)(
+            "/api/messages", {"sessionId": sid, "role": "system", "content": "Thunder."}
+        )
+        assert response.status_code == 201, response.content
+        assert_chat(await receive(ws), "system", "Thunder.")
