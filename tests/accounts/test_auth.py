@@ -18,33 +18,13 @@ from config.api.base import GameApiView
 from games.models import Checkpoint, Game, GameSession, GameTitle, Message, Progress
 from tests.conftest import JsonClient
 from tests.factories import CharacterFactory, UserFactory
+from tests.helpers import game_error as assert_game_error
+from tests.helpers import json_body as assert_json
+from tests.helpers import movie_error as assert_movie_error
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's password
-
-
-def assert_json(response, status):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    return response.json()
-
-
-def assert_movie_error(response, status, code):
-    body = assert_json(response, status)
-    assert set(body) == {"success", "error", "requestId", "timestamp"}, body
-    assert body["success"] is False
-    assert set(body["error"]) == {"code", "message", "details"}
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    return body["error"]
-
-
-def assert_game_error(response, status):
-    body = assert_json(response, status)
-    assert set(body) == {"error"}, body
-    assert isinstance(body["error"], str) and body["error"]
-    return body["error"]
 
 
 def bearer(token: str) -> JsonClient:

@@ -33,6 +33,8 @@ from tests.factories import (
     GameTitleFactory,
     message_for,
 )
+from tests.helpers import game_error as assert_error
+from tests.helpers import json_body as ok
 
 pytestmark = pytest.mark.django_db
 
@@ -56,25 +58,6 @@ def is_iso_utc(value: object) -> bool:
         return False
     parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed.utcoffset() == dt.timedelta(0)
-
-
-def ok(response, status: int = 200):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    return response.json()
-
-
-def assert_error(response, status: int, *fragments: str) -> str:
-    """The family G error body: exactly `{"error": str}`, naming the problem."""
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    message = body["error"]
-    assert isinstance(message, str) and message.strip()
-    for fragment in fragments:
-        assert fragment.lower() in message.lower(), (fragment, message)
-    return message
 
 
 def counts() -> dict[str, int]:

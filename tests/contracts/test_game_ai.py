@@ -25,6 +25,8 @@ from tests.factories import (
     GameTitleFactory,
     message_for,
 )
+from tests.helpers import game_error as assert_error
+from tests.helpers import json_body as ok
 
 # The AI views are async and reach the database through other threads, which need committed
 # rows (and close their connections): each test runs outside a wrapping transaction.
@@ -40,25 +42,6 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def ok(response, status: int = 200):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    return response.json()
-
-
-def assert_error(response, status: int, *fragments: str) -> str:
-    """The family G error body: exactly `{"error": str}`, naming the problem."""
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    message = body["error"]
-    assert isinstance(message, str) and message.strip()
-    for fragment in fragments:
-        assert fragment.lower() in message.lower(), (fragment, message)
-    return message
 
 
 def snapshot() -> dict:

@@ -14,6 +14,8 @@ from characters.health import max_health_for
 from characters.models import Character
 from games.models import Game
 from tests.factories import CharacterFactory, GameFactory
+from tests.helpers import game_error as assert_error
+from tests.helpers import json_body as assert_json
 
 pytestmark = pytest.mark.django_db
 
@@ -40,22 +42,6 @@ def create(client, game_id, **body):
     body.setdefault("name", "Aria")
     body.setdefault("class", "ranger")
     return client.post(f"/api/games/{game_id}/characters", body)
-
-
-def assert_json(response, status):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    return response.json()
-
-
-def assert_error(response, status, *needles):
-    """Exactly `{"error": "<message>"}`, and the message names the problem."""
-    body = assert_json(response, status)
-    assert set(body) == {"error"}, body
-    assert isinstance(body["error"], str) and body["error"]
-    for needle in needles:
-        assert needle.lower() in body["error"].lower(), body["error"]
-    return body["error"]
 
 
 def parse_iso(value):
