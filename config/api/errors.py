@@ -9,6 +9,7 @@ has that family's shape.
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -165,7 +166,7 @@ def normalise(exc: BaseException) -> ApiError:
     if isinstance(exc, drf.UnsupportedMediaType):
         return ApiError(415, "UNSUPPORTED_MEDIA_TYPE", _detail_text(exc.detail))
     if isinstance(exc, drf.Throttled):
-        wait = int(exc.wait or 1)
+        wait = max(1, math.ceil(exc.wait or 1))
         return ApiError(
             429,
             "RATE_LIMITED",
