@@ -1,0 +1,46 @@
+"""Static files (admin, Swagger UI) are served by the server itself, with cache headers."""
+
+import pytest
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from config.static import AsyncWhiteNoiseMiddleware
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_middleware_can_run_on_the_event_loop():
+    """One sync-only middleware would push every request's chain into a worker thread."""
+    for path in settings.MIDDLEWARE:
+        assert getattr(import_string(path), "async_capable", False), path
+    assert "config.static.AsyncWhiteNoiseMiddleware" in settings.MIDDLEWARE
+    assert issubclass(
+        AsyncWhiteNoiseMiddleware, import_string("whitenoise.middleware.WhiteNoiseMiddleware")
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/static/admin/css/base.css", "text/css"),
+        ("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js", "text/javascript"),
+    ],
+)
+def test_static_assets_are_served(client, path, content_type):
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith(content_type)
+    assert "max-age" in response["Cache-Control"]
+    assert b"".join(response.streaming_content)
+
+
+async def test_static_assets_are_served_on_the_async_path(async_client):
+    response = await async_client.get("/static/admin/css/base.css")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/css")
+
+
+async def test_api_requests_pass_through_on_the_async_path(async_client):
+    response = await async_client.get("/api/health")
+    assert response.status_code == 200
+    assert response.json() == "running"
