@@ -21,6 +21,11 @@ def game_group(session_id: str) -> str:
     return f"game.{session_id}"
 
 
+def game_stream_group(session_id: str) -> str:
+    """The sockets of a session that asked for reply deltas (`stream=1`)."""
+    return f"game.{session_id}.stream"
+
+
 def _send(group: str, event: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
@@ -40,3 +45,14 @@ def to_group_on_commit(group: str, event: dict) -> None:
 def game_event(session_id: str, payload: dict) -> None:
     """Broadcast a server-to-client frame of the game socket (`{kind: ...}`) to a session."""
     to_group_on_commit(game_group(session_id), {"type": "game.frame", "frame": payload})
+
+
+async def game_delta(session_id: str, delta: str, timestamp: str) -> None:
+    """Send a piece of a reply being generated to the session's streaming sockets only, at
+    once (it is not stored, so there is no commit to wait for). Sockets without `stream=1`
+    are not in that group, so a reply costs them nothing per word."""
+    layer = get_channel_layer()
+    await layer.group_send(
+        game_stream_group(session_id),
+        {"type": "game.delta", "delta": delta, "timestamp": timestamp},
+    )

@@ -26,7 +26,7 @@ from ai.types import IMAGE_MIMES, IMAGE_SIZES
 from config.api.errors import DomainError
 from config.api.times import iso_utc
 from games import selectors, turns
-from realtime.publish import game_group
+from realtime import publish
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +66,12 @@ class GameConsumer(AsyncWebsocketConsumer):
             return
         # Join the session's group before accepting, so that a client never misses a frame
         # broadcast just after its handshake completed.
-        self.group = game_group(self.session_id)
+        self.group = publish.game_group(self.session_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        if self.stream:
+            await self.channel_layer.group_add(
+                publish.game_stream_group(self.session_id), self.channel_name
+            )
         await self.accept()
 
     async def _refusal(self) -> int | None:
@@ -89,6 +93,10 @@ class GameConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.group and self.stream:
+            await self.channel_layer.group_discard(
+                publish.game_stream_group(self.session_id), self.channel_name
+            )
         # Turns already started finish and are saved: the other players still see them.
 
     # --- client to server ------------------------------------------------------------------
@@ -166,9 +174,7 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     async def _user_turn(self, content: str) -> None:
         async def on_delta(delta: str) -> None:
-            await self.channel_layer.group_send(
-                self.group, {"type": "game.delta", "delta": delta, "timestamp": _now()}
-            )
+            await publish.game_delta(self.session_id, delta, _now())
 
         try:
             await turns.user_message(
@@ -200,17 +206,17 @@ class GameConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(event["frame"]))
 
     async def game_delta(self, event: dict) -> None:
-        if self.stream:
-            await self.send(
-                text_data=json.dumps(
-                    {
-                        "kind": "chat_delta",
-                        "role": "assistant",
-                        "delta": event["delta"],
-                        "timestamp": event["timestamp"],
-                    }
-                )
+        """Only sockets that connected with stream=1 are in the stream group."""
+        await self.send(
+            text_data=json.dumps(
+                {
+                    "kind": "chat_delta",
+                    "role": "assistant",
+                    "delta": event["delta"],
+                    "timestamp": event["timestamp"],
+                }
             )
+        )
 
     async def game_typing(self, event: dict) -> None:
         if event["sender"] != self.channel_name:
