@@ -187,7 +187,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-WHITENOISE_USE_FINDERS = EMBEDDED or DEBUG
+# Serve static files straight from the apps (admin, Swagger UI): no collectstatic step needed.
+WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", LOCAL_DIR / "media"))
 
 # Request bodies: JSON bodies above this are refused with 413 in the family's envelope.
