@@ -1,4 +1,4 @@
-from config.api.errors import AuthRequired
+from core.errors import AuthRequired
 
 
 class InvalidCredentials(AuthRequired):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from accounts.models import User
-from config.api.errors import AccessDenied, AuthRequired
+from core.errors import AccessDenied, AuthRequired
 
 
 def actor_or_none(user: User | None) -> User | None:

@@ -1,18 +1,18 @@
 """Failures of the model provider, as domain errors each family renders in its envelope."""
 
-from config.api.errors import DomainError, ServiceUnavailable
+from core.errors import DomainError, ErrorCode, ServiceUnavailable
 
 
 class AIServiceError(DomainError):
     """The model answered wrongly (bad output, refused request): 502 AI_SERVICE_ERROR."""
 
-    code = "AI_SERVICE_ERROR"
+    code = ErrorCode.AI_SERVICE_ERROR
 
 
 class AIUnavailable(ServiceUnavailable):
     """The model could not be reached in time (timeout, connection, 429, 5xx): retry later."""
 
-    code = "SERVICE_UNAVAILABLE"
+    code = ErrorCode.SERVICE_UNAVAILABLE
 
 
 class AIBadOutput(AIServiceError):

@@ -1,6 +1,6 @@
 """Errors of the character domain."""
 
-from config.api.errors import NotFoundError, ValidationFailed
+from core.errors import NotFoundError, ValidationFailed
 
 
 class CharacterNotFound(NotFoundError):

@@ -15,7 +15,7 @@ from config.api.fields import (
     check_closed_object,
     user_ref_out,
 )
-from config.api.times import iso_utc
+from core.times import iso_utc
 
 STAT_MAX = 1000
 LEVEL_MAX = 1000

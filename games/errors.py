@@ -1,6 +1,6 @@
 """Errors of the game domain."""
 
-from config.api.errors import ConflictError, NotFoundError, PayloadTooLarge, ValidationFailed
+from core.errors import ConflictError, ErrorCode, NotFoundError, PayloadTooLarge, ValidationFailed
 
 
 class GameNotFound(NotFoundError):
@@ -16,7 +16,7 @@ class SessionNotFound(NotFoundError):
 
 
 class SessionEnded(ConflictError):
-    code = "SESSION_ENDED"
+    code = ErrorCode.SESSION_ENDED
 
 
 class TitleAlreadyLinked(ConflictError):

@@ -6,7 +6,7 @@ import uuid
 
 from django.db.models import Q, QuerySet
 
-from config.api.errors import NotFoundError
+from core.errors import NotFoundError
 from games.errors import GameNotFound, GameTitleNotFound, SessionNotFound
 from games.models import Game, GameImage, GameSession, GameTitle, Message, Progress
 

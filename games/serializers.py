@@ -16,7 +16,7 @@ from config.api.fields import (
     check_closed_object,
     user_ref_out,
 )
-from config.api.times import iso_utc
+from core.times import iso_utc
 from games.models import MessageRole, MessageType
 
 SCENARIO_KEYS = ("hook", "role", "mission")

@@ -1,9 +1,9 @@
-"""Domain errors and the translation of any exception into one family's error envelope.
+"""Translation of any exception into one family's error envelope.
 
-Domain code raises `DomainError` subclasses that carry a stable `code`; only this module knows
-which HTTP status a code maps to. Each family renders the same normalised `ApiError` in its own
-body, so that every error a family answers, from a malformed body to an unhandled exception,
-has that family's shape.
+Domain code raises `core.errors.DomainError` subclasses that carry an `ErrorCode`; only this
+module knows which HTTP status a code maps to, per family where the families differ. Each
+family renders the same normalised `ApiError` in its own body, so that every error a family
+answers, from a malformed body to an unhandled exception, has that family's shape.
 """
 
 from __future__ import annotations
@@ -22,75 +22,72 @@ from django.utils import timezone
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+# Re-exported for the modules that still import them from here while they are rewritten
+# (the TEMPORARY_EXCEPTIONS of tests/test_architecture.py); the re-exports go once those
+# modules import `core.errors`.
+from core.errors import (  # noqa: F401
+    AccessDenied,
+    AuthRequired,
+    Busy,
+    ConflictError,
+    DomainError,
+    ErrorCode,
+    NotFoundError,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+
 logger = logging.getLogger("config.api")
 
+FAMILIES = ("G", "A", "M")
 
-class DomainError(Exception):
-    """A failure the domain can name. Subclasses set `code`; the API layer picks the status."""
-
-    code = "ERROR"
-
-    def __init__(self, message: str, *, details: list[dict] | None = None, code: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.details = details or []
-        if code:
-            self.code = code
-
-
-class NotFoundError(DomainError):
-    code = "NOT_FOUND"
-
-
-class ValidationFailed(DomainError):
-    code = "VALIDATION_ERROR"
-
-
-class ConflictError(DomainError):
-    code = "CONFLICT"
-
-
-class AccessDenied(DomainError):
-    code = "ACCESS_DENIED"
-
-
-class AuthRequired(DomainError):
-    code = "AUTH_REQUIRED"
-
-
-class PayloadTooLarge(DomainError):
-    code = "PAYLOAD_TOO_LARGE"
-
-
-class ServiceUnavailable(DomainError):
-    """A dependency is down for now; the client should retry later."""
-
-    code = "SERVICE_UNAVAILABLE"
-
-    def __init__(self, message: str, *, retry_after: int = 5, **kwargs: Any):
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
-
-
-STATUS_BY_CODE = {
-    "VALIDATION_ERROR": 400,
-    "AUTH_REQUIRED": 401,
-    "SUBSCRIPTION_LIMIT": 402,
-    "ACCESS_DENIED": 403,
-    "NOT_FOUND": 404,
-    "METHOD_NOT_ALLOWED": 405,
-    "NOT_ACCEPTABLE": 406,
-    "CONFLICT": 409,
-    "SESSION_ENDED": 409,
-    "PAYLOAD_TOO_LARGE": 413,
-    "FILE_TOO_LARGE": 413,
-    "UNSUPPORTED_MEDIA_TYPE": 415,
-    "UNSUPPORTED_FORMAT": 415,
-    "RATE_LIMITED": 429,
-    "INTERNAL_ERROR": 500,
-    "AI_SERVICE_ERROR": 502,
-    "SERVICE_UNAVAILABLE": 503,
+STATUS_BY_CODE: dict[ErrorCode, int] = {
+    ErrorCode.VALIDATION_ERROR: 400,
+    ErrorCode.AUTH_REQUIRED: 401,
+    ErrorCode.SUBSCRIPTION_LIMIT: 402,
+    ErrorCode.ACCESS_DENIED: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.NOT_ACCEPTABLE: 406,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.SESSION_ENDED: 409,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.FILE_TOO_LARGE: 413,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.UNSUPPORTED_FORMAT: 415,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.AI_SERVICE_ERROR: 502,
+    ErrorCode.SERVICE_UNAVAILABLE: 503,
+    ErrorCode.BUSY: 503,
+    # Seed 003 names it for WebSocket connection issues; over HTTP it is a bad request.
+    ErrorCode.WEBSOCKET_ERROR: 400,
 }
+
+# Where a family's seed answers a code with another status than the base map.
+FAMILY_STATUS_OVERRIDES: dict[str, dict[ErrorCode, int]] = {
+    "G": {},
+    # Seed 004: "401 Unauthorized (doesn't own chat)"; CONTRACTS.md: another identity gets 401.
+    "A": {ErrorCode.ACCESS_DENIED: 401},
+    "M": {},
+}
+
+
+class UnmappedErrorCode(LookupError):
+    """A code with no HTTP status in a family: a programming error, never a client's 400."""
+
+
+def status_for(code: ErrorCode, family: str) -> int:
+    """The HTTP status `family` answers `code` with; raise if the tables have no entry."""
+    try:
+        overrides = FAMILY_STATUS_OVERRIDES[family]
+    except KeyError:
+        raise UnmappedErrorCode(f"Unknown API family {family!r}") from None
+    status = overrides.get(code, STATUS_BY_CODE.get(code))
+    if status is None:
+        raise UnmappedErrorCode(f"Error code {code!r} has no HTTP status in family {family}")
+    return status
 
 
 @dataclass
@@ -138,49 +135,70 @@ def validation_message(details: list[dict]) -> str:
     return "; ".join(parts) or "Invalid request data"
 
 
-def normalise(exc: BaseException) -> ApiError:
-    """Map any exception to an ApiError; unknown exceptions are logged and become a 500."""
+def api_error(
+    code: ErrorCode,
+    family: str,
+    message: str,
+    details: list[dict] | None = None,
+    headers: dict[str, str] | None = None,
+) -> ApiError:
+    """An ApiError for `code`, with the status `family` answers it with."""
+    return ApiError(status_for(code, family), code, message, details or [], headers or {})
+
+
+def normalise(exc: BaseException, family: str = "G") -> ApiError:
+    """Map any exception to an ApiError of `family`; unknown exceptions are logged as a 500.
+
+    `family` only changes the status where FAMILY_STATUS_OVERRIDES says so; G's statuses are
+    the base map.
+    """
     if isinstance(exc, DomainError):
-        status = STATUS_BY_CODE.get(exc.code, 400)
         headers = {}
         if isinstance(exc, ServiceUnavailable):
             headers["Retry-After"] = str(exc.retry_after)
-        return ApiError(status, exc.code, exc.message, exc.details, headers)
+        return api_error(exc.code, family, exc.message, exc.details, headers)
     if isinstance(exc, drf.ValidationError):
         details = _flatten(exc.detail)
-        return ApiError(400, "VALIDATION_ERROR", validation_message(details), details)
+        return api_error(ErrorCode.VALIDATION_ERROR, family, validation_message(details), details)
     if isinstance(exc, drf.ParseError):
-        return ApiError(400, "VALIDATION_ERROR", f"Malformed request body: {exc.detail}")
+        return api_error(
+            ErrorCode.VALIDATION_ERROR, family, f"Malformed request body: {exc.detail}"
+        )
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
-        message = _detail_text(exc.detail)
-        return ApiError(401, "AUTH_REQUIRED", message, headers={"WWW-Authenticate": "Bearer"})
+        return api_error(
+            ErrorCode.AUTH_REQUIRED,
+            family,
+            _detail_text(exc.detail),
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if isinstance(exc, drf.PermissionDenied | DjangoPermissionDenied):
         message = _detail_text(getattr(exc, "detail", "")) or "Access denied"
-        return ApiError(403, "ACCESS_DENIED", message)
+        return api_error(ErrorCode.ACCESS_DENIED, family, message)
     if isinstance(exc, drf.NotFound | Http404):
-        return ApiError(404, "NOT_FOUND", "Not found")
+        return api_error(ErrorCode.NOT_FOUND, family, "Not found")
     if isinstance(exc, drf.MethodNotAllowed):
-        return ApiError(405, "METHOD_NOT_ALLOWED", _detail_text(exc.detail))
+        return api_error(ErrorCode.METHOD_NOT_ALLOWED, family, _detail_text(exc.detail))
     if isinstance(exc, drf.NotAcceptable):
-        return ApiError(406, "NOT_ACCEPTABLE", _detail_text(exc.detail))
+        return api_error(ErrorCode.NOT_ACCEPTABLE, family, _detail_text(exc.detail))
     if isinstance(exc, drf.UnsupportedMediaType):
-        return ApiError(415, "UNSUPPORTED_MEDIA_TYPE", _detail_text(exc.detail))
+        return api_error(ErrorCode.UNSUPPORTED_MEDIA_TYPE, family, _detail_text(exc.detail))
     if isinstance(exc, drf.Throttled):
         wait = max(1, math.ceil(exc.wait or 1))
-        return ApiError(
-            429,
-            "RATE_LIMITED",
+        return api_error(
+            ErrorCode.RATE_LIMITED,
+            family,
             f"Too many requests; retry in {wait} seconds",
             headers={"Retry-After": str(wait)},
         )
     if isinstance(exc, RequestDataTooBig):
-        return ApiError(413, "PAYLOAD_TOO_LARGE", "Request body too large")
+        return api_error(ErrorCode.PAYLOAD_TOO_LARGE, family, "Request body too large")
     if isinstance(exc, SuspiciousOperation):
-        return ApiError(400, "VALIDATION_ERROR", "Bad request")
+        return api_error(ErrorCode.VALIDATION_ERROR, family, "Bad request")
     if isinstance(exc, drf.APIException):
+        # Another DRF exception: it carries its own status; "ERROR" is DRF's generic code.
         return ApiError(exc.status_code, "ERROR", _detail_text(exc.detail))
     logger.error("Unhandled exception", exc_info=exc)
-    return ApiError(500, "INTERNAL_ERROR", "Internal Server Error")
+    return api_error(ErrorCode.INTERNAL_ERROR, family, "Internal Server Error")
 
 
 def _detail_text(detail: Any) -> str:
@@ -248,7 +266,7 @@ def make_exception_handler(family: str) -> Callable[[Exception, dict], Response]
     """Build a DRF exception handler that renders every exception in `family`'s envelope."""
 
     def handler(exc: Exception, context: dict) -> Response:
-        error = normalise(exc)
+        error = normalise(exc, family)
         return Response(error_payload(family, error), status=error.status, headers=error.headers)
 
     handler.__name__ = f"{family.lower()}_exception_handler"

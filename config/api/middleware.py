@@ -6,7 +6,8 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from config.api.errors import ApiError, family_for_path, json_error, normalise
+from config.api.errors import ApiError, api_error, family_for_path, json_error, normalise
+from core.errors import ErrorCode
 
 _MESSAGES = {
     400: "Bad request",
@@ -20,15 +21,15 @@ _MESSAGES = {
     500: "Internal Server Error",
 }
 _CODES = {
-    400: "VALIDATION_ERROR",
-    401: "AUTH_REQUIRED",
-    403: "ACCESS_DENIED",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    429: "RATE_LIMITED",
-    500: "INTERNAL_ERROR",
+    400: ErrorCode.VALIDATION_ERROR,
+    401: ErrorCode.AUTH_REQUIRED,
+    403: ErrorCode.ACCESS_DENIED,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    429: ErrorCode.RATE_LIMITED,
+    500: ErrorCode.INTERNAL_ERROR,
 }
 
 
@@ -75,7 +76,7 @@ class ApiErrorEnvelopeMiddleware:
         family = family_for_path(request.path)
         if family is None:
             return None
-        return json_error(family, normalise(exception))
+        return json_error(family, normalise(exception, family))
 
     @staticmethod
     def _refuse_early(request: HttpRequest, family: str) -> HttpResponse | None:
@@ -88,10 +89,8 @@ class ApiErrorEnvelopeMiddleware:
             length = 0
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and length > limit:
-            return json_error(
-                family,
-                ApiError(413, "PAYLOAD_TOO_LARGE", f"Request body too large (limit {limit} bytes)"),
-            )
+            message = f"Request body too large (limit {limit} bytes)"
+            return json_error(family, api_error(ErrorCode.PAYLOAD_TOO_LARGE, family, message))
         return None
 
     @staticmethod

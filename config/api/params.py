@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from config.api.errors import NotFoundError
 from config.api.fields import parse_int_id
+from core.errors import NotFoundError
 
 
 def path_int_id(value: str, what: str) -> int:

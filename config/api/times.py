@@ -1,17 +1,6 @@
-"""Time formats of the families."""
+"""Re-exports of `core.times` for modules not yet moved (games/services.py,
+realtime/consumers/game.py); this module goes once they import `core.times`."""
 
-from __future__ import annotations
+from core.times import iso_utc, unix_seconds
 
-import datetime as dt
-
-
-def iso_utc(value: dt.datetime | None) -> str | None:
-    """ISO 8601 in UTC with a trailing Z (families G, C and M)."""
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def unix_seconds(value: dt.datetime) -> int:
-    """Whole Unix seconds (family A)."""
-    return int(value.timestamp())
+__all__ = ["iso_utc", "unix_seconds"]
