@@ -8,12 +8,12 @@ import pytest
 from rest_framework.renderers import JSONRenderer
 
 from config.api.errors import (
-    FAMILIES,
     UnmappedErrorCode,
     make_exception_handler,
     normalise,
     status_for,
 )
+from config.families import FAMILIES
 from core.errors import (
     AccessDenied,
     Busy,

@@ -22,6 +22,8 @@ from django.utils import timezone
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from config.families import ASSISTANT, GAME, MOVIE, family_for_path
+
 # Re-exported for the modules that still import them from here while they are rewritten
 # (the TEMPORARY_EXCEPTIONS of tests/test_architecture.py); the re-exports go once those
 # modules import `core.errors`.
@@ -39,8 +41,6 @@ from core.errors import (  # noqa: F401
 )
 
 logger = logging.getLogger("config.api")
-
-FAMILIES = ("G", "A", "M")
 
 STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.VALIDATION_ERROR: 400,
@@ -67,10 +67,10 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
 
 # Where a family's seed answers a code with another status than the base map.
 FAMILY_STATUS_OVERRIDES: dict[str, dict[ErrorCode, int]] = {
-    "G": {},
+    GAME: {},
     # Seed 004: "401 Unauthorized (doesn't own chat)"; CONTRACTS.md: another identity gets 401.
-    "A": {ErrorCode.ACCESS_DENIED: 401},
-    "M": {},
+    ASSISTANT: {ErrorCode.ACCESS_DENIED: 401},
+    MOVIE: {},
 }
 
 
@@ -146,7 +146,7 @@ def api_error(
     return ApiError(status_for(code, family), code, message, details or [], headers or {})
 
 
-def normalise(exc: BaseException, family: str = "G") -> ApiError:
+def normalise(exc: BaseException, family: str = GAME) -> ApiError:
     """Map any exception to an ApiError of `family`; unknown exceptions are logged as a 500.
 
     `family` only changes the status where FAMILY_STATUS_OVERRIDES says so; G's statuses are
@@ -233,21 +233,10 @@ def movie_body(error: ApiError) -> dict:
 
 
 FAMILY_BODIES: dict[str, Callable[[ApiError], dict]] = {
-    "G": game_body,
-    "A": assistant_body,
-    "M": movie_body,
+    GAME: game_body,
+    ASSISTANT: assistant_body,
+    MOVIE: movie_body,
 }
-
-
-def family_for_path(path: str) -> str | None:
-    """Which family owns a URL path (CONTRACTS.md); None outside /api/."""
-    if not path.startswith("/api/") and path != "/api":
-        return None
-    if path.startswith(("/api/v1/", "/api/auth/")) or path in ("/api/v1", "/api/auth"):
-        return "M"
-    if path.startswith(("/api/chats", "/api/ping", "/api/health")):
-        return "A"
-    return "G"
 
 
 def error_payload(family: str, error: ApiError) -> dict:
@@ -273,13 +262,13 @@ def make_exception_handler(family: str) -> Callable[[Exception, dict], Response]
     return handler
 
 
-game_exception_handler = make_exception_handler("G")
-assistant_exception_handler = make_exception_handler("A")
-movie_exception_handler = make_exception_handler("M")
+game_exception_handler = make_exception_handler(GAME)
+assistant_exception_handler = make_exception_handler(ASSISTANT)
+movie_exception_handler = make_exception_handler(MOVIE)
 
 
 def fallback_exception_handler(exc: Exception, context: dict) -> Response:
     """For a view that forgot its family: pick the family from the URL path."""
     request = context.get("request")
-    family = family_for_path(request.path if request else "") or "G"
+    family = family_for_path(request.path if request else "") or GAME
     return make_exception_handler(family)(exc, context)

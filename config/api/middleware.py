@@ -6,7 +6,8 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from config.api.errors import ApiError, api_error, family_for_path, json_error, normalise
+from config.api.errors import ApiError, api_error, json_error, normalise
+from config.families import family_for_path
 from core.errors import ErrorCode
 
 _MESSAGES = {

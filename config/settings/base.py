@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.families import ASSISTANT, path_regex
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 LOCAL_DIR = Path(os.environ.get("LOCAL_DIR", BASE_DIR / ".local"))
 
@@ -240,7 +242,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-CORS_URLS_REGEX = r"^/api/(chats|ping|health)(/.*)?$"
+# CORS opens exactly family A's paths (config/families.py decides which those are).
+CORS_URLS_REGEX = path_regex(ASSISTANT)
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_CREDENTIALS = True
 
