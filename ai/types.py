@@ -11,6 +11,16 @@ class ChatMessage(TypedDict):
     content: str
 
 
+class ReasoningText(str):
+    """A piece of the model's reasoning in a chat stream (plain `str` pieces are the reply).
+
+    Providers yield reasoning this way, so that code reading only the reply can keep treating
+    every piece as text, and the turn engine can tell the two apart.
+    """
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class GeneratedImage:
     data: bytes

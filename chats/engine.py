@@ -1,22 +1,58 @@
-"""The one conversation engine: build the prompt, stream the model, persist, publish.
+"""The one turn engine: every family's AI turn runs through a `Turn`.
 
-Every family runs its AI turns through `run_turn`; a family supplies its system prompt, the
-history, and a `persist` coroutine that saves the finished reply (its service publishes the
-saved message after commit). Deltas go to `on_delta` as they arrive, for streaming clients.
+A turn is prepare → announce → stream → persist → publish:
+
+1. **prepare** (the family's hook, a short locked transaction): check the conversation, store
+   the user's line, return the system prompt and history;
+2. **announce**: the reply's id is allocated before the first token (`started{reply_id}`), so a
+   stream can name the message that will hold the reply;
+3. **stream** the model: `delta{text}` and `reasoning{text}` events as they arrive;
+4. **persist** (the family's hook): the whole reply is stored; its service publishes the
+   stored message to the family's sockets after commit; `saved{message, stopped}`;
+5. the family may add events after the reply is stored (`state{...}`, `choices{...}`).
+A failure ends the turn with `error{code, message}` instead.
+
+The turn runs as an asyncio task of its own, so the transport that asked for it (a socket, an
+SSE response, a JSON view) only starts it or attaches to it: a client that goes away never
+cancels it, and a reply is stored even when nobody listens any more. `Turn.stop()` is the one
+way to end it early: the upstream call is cancelled (its HTTP connection closed) and what was
+generated so far is stored, marked as stopped. The number of turns running at once in a
+process is bounded (`AI_TURNS_MAX_CONCURRENT`); past it, `start` raises `TurnsBusy` before
+anything is written.
+
+Events are kept for the turn's lifetime, so a late subscriber (a resumed stream) replays them
+from the first and then follows live.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from django.conf import settings
 
 from ai import client as ai
 from ai.errors import AIServiceError
-from ai.types import ChatMessage
+from ai.types import ChatMessage, ReasoningText
+from core.errors import Busy, DomainError, ErrorCode
+
+logger = logging.getLogger("chats.engine")
 
 PER_MESSAGE_OVERHEAD = 4
+
+# Event kinds, in the order a turn may produce them.
+STARTED = "started"
+DELTA = "delta"
+REASONING = "reasoning"
+SAVED = "saved"
+ERROR = "error"
+STATE = "state"
+CHOICES = "choices"
 
 
 def estimate_tokens(text: str) -> int:
@@ -42,6 +78,254 @@ def build_prompt(
     return [{"role": "system", "content": system_prompt}, *kept]
 
 
+class TurnsBusy(Busy):
+    """Too many turns are running in this process; the caller should retry shortly."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEvent:
+    kind: str
+    data: dict
+
+
+@dataclass(frozen=True)
+class TurnPlan:
+    """What `prepare` decided: the model's instructions, the conversation, and optionally the
+    reply's id (families whose messages have client-visible ids allocate it themselves)."""
+
+    system_prompt: str
+    history: list[ChatMessage]
+    reply_id: str | None = None
+
+
+@dataclass
+class TurnOutcome:
+    """How a finished turn ended: the stored reply (None when stopped before any text) and
+    what the family added after it."""
+
+    message: Any
+    stopped: bool
+    extras: dict = field(default_factory=dict)
+
+
+class TurnHooks(Protocol):
+    """What a family supplies. Hooks run inside the turn's own task."""
+
+    task: str
+
+    async def prepare(self) -> TurnPlan:
+        """Check and lock the conversation, store the user's line, build the prompt."""
+
+    async def persist(self, text: str, *, reply_id: str, stopped: bool) -> Any:
+        """Store the reply (the service publishes it after commit) and return it."""
+
+    async def on_event(self, event: TurnEvent) -> None:
+        """See every event as it happens (e.g. relay deltas to other processes' sockets)."""
+
+    async def after_saved(self, message: Any, emit: Callable[..., Awaitable[None]]) -> dict:
+        """Work after the reply is stored (state extraction, choices); returns extras."""
+
+
+class BaseHooks:
+    """Defaults for the optional hooks (subclasses set `task` and write the other two)."""
+
+    async def on_event(self, event: TurnEvent) -> None:
+        return None
+
+    async def after_saved(self, message: Any, emit: Callable[..., Awaitable[None]]) -> dict:
+        return {}
+
+
+# Turns of this process: every running turn (for the bound), and the newest per conversation
+# key (for resume and stop).
+_running: set[Turn] = set()
+_by_key: dict[str, Turn] = {}
+
+
+class Turn:
+    def __init__(self, *, key: str, hooks: TurnHooks):
+        self.key = key
+        self.hooks = hooks
+        self.reply_id: str | None = None
+        self.events: list[TurnEvent] = []
+        self.finished = False
+        self.stopped = False
+        self._wakeup = asyncio.Event()
+        self._ready: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._stream_task: asyncio.Task | None = None
+        self._task: asyncio.Task | None = None
+
+    # --- public ---------------------------------------------------------------------------
+
+    async def result(self) -> TurnOutcome:
+        """Wait for the turn to end; the caller's cancellation does not cancel the turn."""
+        return await asyncio.shield(self._task)
+
+    async def subscribe(self) -> AsyncIterator[TurnEvent]:
+        """Every event from the first, then live ones until the turn ends."""
+        index = 0
+        while True:
+            while index < len(self.events):
+                yield self.events[index]
+                index += 1
+            if self.finished:
+                return
+            await self._wakeup.wait()
+
+    def stop(self) -> bool:
+        """End the reply now; what was generated is stored, marked as stopped (nothing when
+        no text came yet). False when there is nothing left to stop (the reply is complete
+        and being stored, or the turn has ended)."""
+        if self.finished or self.stopped:
+            return False
+        if self._stream_task is None:
+            # Still preparing: the turn will not call the model at all.
+            self.stopped = True
+            return True
+        if self._stream_task.done():
+            return False
+        self.stopped = True
+        self._stream_task.cancel()
+        return True
+
+    # --- the turn -------------------------------------------------------------------------
+
+    async def _emit(self, kind: str, **data: Any) -> None:
+        """Record an event, wake the subscribers, and let the family relay it (in order: the
+        turn waits for the relay, as a socket group send must not overtake the next delta)."""
+        event = TurnEvent(kind, data)
+        self.events.append(event)
+        wakeup, self._wakeup = self._wakeup, asyncio.Event()
+        wakeup.set()
+        try:
+            await self.hooks.on_event(event)
+        except Exception:
+            logger.exception("Relaying a turn event failed")
+
+    async def _run(self) -> TurnOutcome:
+        try:
+            try:
+                plan = await self.hooks.prepare()
+            except asyncio.CancelledError:
+                self._ready.cancel()
+                raise
+            except BaseException as exc:
+                self._ready.set_exception(exc)
+                raise
+            self.reply_id = plan.reply_id or f"msg-{uuid.uuid4().hex}"
+            self._ready.set_result(None)
+            await self._emit(STARTED, reply_id=self.reply_id)
+            try:
+                outcome = await self._stream_and_persist(plan)
+            except DomainError as exc:
+                await self._emit(ERROR, code=str(exc.code), message=exc.message)
+                raise
+            except Exception as exc:
+                logger.exception("AI turn failed")
+                await self._emit(
+                    ERROR, code=str(ErrorCode.AI_SERVICE_ERROR), message="The AI turn failed"
+                )
+                raise AIServiceError("The AI turn failed; please retry") from exc
+            return outcome
+        finally:
+            self.finished = True
+            self._wakeup.set()
+            _running.discard(self)
+            if _by_key.get(self.key) is self:
+                del _by_key[self.key]
+
+    async def _stream_and_persist(self, plan: TurnPlan) -> TurnOutcome:
+        parts: list[str] = []
+        self._stream_task = asyncio.create_task(self._stream(plan, parts))
+        if self.stopped:  # stopped while preparing
+            self._stream_task.cancel()
+        try:
+            await self._stream_task
+        except asyncio.CancelledError:
+            if not self.stopped:
+                # The turn itself is cancelled (the process shuts down): end the stream too.
+                self._stream_task.cancel()
+                raise
+        text = "".join(parts).strip()
+        if not text and not self.stopped:
+            raise AIServiceError("The AI model returned an empty reply")
+        message = None
+        if text:
+            message = await self.hooks.persist(
+                text, reply_id=self.reply_id, stopped=self.stopped
+            )
+        await self._emit(SAVED, message=message, stopped=self.stopped)
+        extras = {}
+        if message is not None and not self.stopped:
+            extras = await self.hooks.after_saved(message, self._emit) or {}
+        return TurnOutcome(message=message, stopped=self.stopped, extras=extras)
+
+    async def _stream(self, plan: TurnPlan, parts: list[str]) -> None:
+        messages = build_prompt(system_prompt=plan.system_prompt, history=plan.history)
+        async for delta in ai.stream_chat(task=self.hooks.task, messages=messages):
+            if isinstance(delta, ReasoningText):
+                await self._emit(REASONING, text=str(delta))
+                continue
+            parts.append(delta)
+            await self._emit(DELTA, text=delta)
+
+
+async def start(*, key: str, hooks: TurnHooks) -> Turn:
+    """Start a turn in its own task and wait until it is prepared.
+
+    Raises what `prepare` raised (nothing was streamed then), or `TurnsBusy` when the process
+    already runs `AI_TURNS_MAX_CONCURRENT` turns (nothing was written).
+    """
+    if len(_running) >= settings.AI_TURNS_MAX_CONCURRENT:
+        raise TurnsBusy(
+            "The server is busy with other AI replies; please retry in a moment", retry_after=2
+        )
+    turn = Turn(key=key, hooks=hooks)
+    _running.add(turn)
+    _by_key[key] = turn
+    turn._task = asyncio.create_task(turn._run())
+    turn._task.add_done_callback(_consume_result)
+    # The caller may go away while the turn prepares; the turn goes on regardless.
+    await asyncio.shield(turn._ready)
+    return turn
+
+
+def _consume_result(task: asyncio.Task) -> None:
+    """A turn's failure reaches its caller through `start` or `result`; a turn nobody waits
+    for any more (its client left) must not log "exception was never retrieved"."""
+    if not task.cancelled():
+        task.exception()
+
+
+def in_flight(key: str) -> Turn | None:
+    """The running turn of a conversation in this process, if any."""
+    turn = _by_key.get(key)
+    return turn if turn is not None and not turn.finished else None
+
+
+def running_count() -> int:
+    return len(_running)
+
+
+@dataclass
+class _FunctionHooks(BaseHooks):
+    task: str
+    system_prompt: str
+    history: list[ChatMessage]
+    persist_text: Callable[[str], Awaitable[Any]]
+    on_delta: Callable[[str], Awaitable[None]] | None = None
+
+    async def prepare(self) -> TurnPlan:
+        return TurnPlan(self.system_prompt, self.history)
+
+    async def persist(self, text: str, *, reply_id: str, stopped: bool) -> Any:
+        return await self.persist_text(text)
+
+    async def on_event(self, event: TurnEvent) -> None:
+        if event.kind == DELTA and self.on_delta is not None:
+            await self.on_delta(event.data["text"])
+
+
 async def run_turn[T](
     *,
     task: str,
@@ -50,14 +334,8 @@ async def run_turn[T](
     persist: Callable[[str], Awaitable[T]],
     on_delta: Callable[[str], Awaitable[None]] | None = None,
 ) -> T:
-    """Stream one model reply, hand each delta to `on_delta`, then persist the whole text."""
-    messages = build_prompt(system_prompt=system_prompt, history=history)
-    parts: list[str] = []
-    async for delta in ai.stream_chat(task=task, messages=messages):
-        parts.append(delta)
-        if on_delta is not None:
-            await on_delta(delta)
-    text = "".join(parts).strip()
-    if not text:
-        raise AIServiceError("The AI model returned an empty reply")
-    return await persist(text)
+    """One turn with a fixed prompt, awaited whole: a shorthand over `start`."""
+    hooks = _FunctionHooks(task, system_prompt, history, persist, on_delta)
+    turn = await start(key=f"adhoc.{uuid.uuid4().hex}", hooks=hooks)
+    outcome = await turn.result()
+    return outcome.message

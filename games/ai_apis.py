@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-
 from asgiref.sync import sync_to_async
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -14,7 +12,7 @@ from ai.providers import diagnostics
 from config.api.base import AsyncGameApiView, GameApiView
 from config.api.params import body_input, path_int_id
 from config.api.schema import GAME_ERRORS, GAME_ERRORS_WITH_CONFLICT, GameError
-from games import selectors, turns
+from games import ai_services, selectors
 from games.ai_serializers import (
     DialogueInput,
     DialogueOutput,
@@ -44,12 +42,12 @@ class ScenarioApi(AsyncGameApiView):
     )
     async def post(self, request):
         data = await _input(ScenarioInput, request)
-        title, message = await turns.generate_scenario(
+        title, message = await ai_services.generate_scenario(
             session_id=data["sessionId"],
             template_title=data["templateTitle"],
             actor=actor_or_none(request.user),
         )
-        return Response({"gameTitle": title.title, "initialMessage": message.content})
+        return Response(ScenarioOutput({"gameTitle": title, "initialMessage": message}).data)
 
 
 class DialogueApi(AsyncGameApiView):
@@ -61,12 +59,12 @@ class DialogueApi(AsyncGameApiView):
     )
     async def post(self, request):
         data = await _input(DialogueInput, request)
-        message = await turns.dialogue(
+        message = await ai_services.dialogue(
             session_id=data["sessionId"],
             history=[dict(line) for line in data["history"]],
             actor=actor_or_none(request.user),
         )
-        return Response({"aiResponse": message.content})
+        return Response(DialogueOutput(message).data)
 
 
 class ImageApi(AsyncGameApiView):
@@ -78,21 +76,14 @@ class ImageApi(AsyncGameApiView):
     )
     async def post(self, request):
         data = await _input(ImageInput, request)
-        image, _ = await turns.image_create(
+        image, _ = await ai_services.image_create(
             session_id=data["sessionId"],
             prompt=data["prompt"],
             size=data["size"],
             mime=data["mime"],
             actor=actor_or_none(request.user),
         )
-        return Response(
-            {
-                "id": image.pk,
-                "mime": image.mime,
-                "data": base64.b64encode(bytes(image.data)).decode("ascii"),
-                "prompt": image.prompt,
-            }
-        )
+        return Response(ImageOutput(image).data)
 
 
 class ImageFileApi(GameApiView):

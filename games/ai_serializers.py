@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ai.types import IMAGE_MIMES, IMAGE_SIZES
@@ -16,8 +19,10 @@ class ScenarioInput(serializers.Serializer):
 
 
 class ScenarioOutput(serializers.Serializer):
-    gameTitle = serializers.CharField()
-    initialMessage = serializers.CharField()
+    """Built from `{"gameTitle": GameTitle, "initialMessage": Message}`."""
+
+    gameTitle = serializers.CharField(source="gameTitle.title")
+    initialMessage = serializers.CharField(source="initialMessage.content")
 
 
 class HistoryLineInput(serializers.Serializer):
@@ -31,8 +36,12 @@ class DialogueInput(serializers.Serializer):
 
 
 class DialogueOutput(serializers.Serializer):
-    aiResponse = serializers.CharField()
-    audioUrl = serializers.CharField(required=False, help_text="Not produced by this server")
+    """Built from the stored reply (a game Message)."""
+
+    aiResponse = serializers.CharField(source="content")
+    audioUrl = serializers.CharField(
+        required=False, read_only=True, help_text="Not produced by this server"
+    )
 
 
 class ImageInput(serializers.Serializer):
@@ -42,8 +51,22 @@ class ImageInput(serializers.Serializer):
     mime = serializers.ChoiceField(choices=IMAGE_MIMES, required=False, default="image/png")
 
 
+class Base64Field(serializers.Field):
+    """Bytes given as a base64 string."""
+
+    def to_representation(self, value) -> str:
+        return base64.b64encode(bytes(value)).decode("ascii")
+
+
+@extend_schema_field({"type": "string", "format": "byte"})
+class ImageDataField(Base64Field):
+    pass
+
+
 class ImageOutput(serializers.Serializer):
+    """Built from a GameImage."""
+
     id = serializers.IntegerField()
     mime = serializers.CharField()
-    data = serializers.CharField(help_text="base64")
+    data = ImageDataField(help_text="base64")
     prompt = serializers.CharField()

@@ -157,6 +157,9 @@ class Message(models.Model):
     image = models.ForeignKey(
         "games.GameImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    stopped = models.BooleanField(
+        default=False, help_text="A reply stopped on purpose before the model finished it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -174,7 +177,12 @@ class Message(models.Model):
     @property
     def image_url(self) -> str | None:
         """Where the server serves this message's picture, if it has one."""
-        return f"/api/ai/images/{self.image_id}" if self.image_id else None
+        return image_url(self.image_id)
+
+
+def image_url(image_id: int | None) -> str | None:
+    """The one place that knows where generated images are served (`ImageFileApi`)."""
+    return f"/api/ai/images/{image_id}" if image_id else None
 
 
 class GameImage(models.Model):

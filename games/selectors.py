@@ -6,8 +6,9 @@ import uuid
 
 from django.db.models import Q, QuerySet
 
+from accounts.ownership import ensure_may_change
 from core.errors import NotFoundError
-from games.errors import GameNotFound, GameTitleNotFound, SessionNotFound
+from games.errors import GameNotFound, GameTitleNotFound, SessionEnded, SessionNotFound
 from games.models import Game, GameImage, GameSession, GameTitle, Message, Progress
 
 
@@ -95,6 +96,39 @@ def history_list(*, game_id: int) -> list[dict]:
         raise GameNotFound(f"Game {game_id} not found")
     qs = Message.objects.filter(game_id=game_id).order_by("sequence_number")
     return list(qs.values(*HISTORY_ROW_FIELDS))
+
+
+HISTORY_WINDOW = 60
+
+
+def session_history(*, session_id) -> list[dict]:
+    """The newest text messages of a session (not pictures), oldest first, as the model's
+    conversation."""
+    rows = list(
+        Message.objects.filter(session_id=session_id, image__isnull=True)
+        .order_by("-id")
+        .values("role", "content")[:HISTORY_WINDOW]
+    )
+    return [{"role": r["role"], "content": r["content"]} for r in reversed(rows)]
+
+
+def session_get_writable(*, session_id: str, actor) -> GameSession:
+    """A session that still takes messages and that `actor` may write, with what the prompt
+    needs (a check before a model call; writers check again under a lock)."""
+    session = session_get(session_id=session_id)
+    ensure_may_change(owner_id=session.owner_id, actor=actor, what="This session")
+    if session.is_ended:
+        raise SessionEnded(f"Session {session_id} has ended")
+    return (
+        GameSession.objects.select_related("game__game_title", "character", "progress")
+        .filter(pk=session.pk)
+        .get()
+    )
+
+
+def catalogue_title(*, name: str) -> GameTitle | None:
+    """The catalogue title of that name, compared case-insensitively (the oldest wins)."""
+    return GameTitle.objects.filter(title__iexact=name).order_by("id").first()
 
 
 def game_image_get(*, image_id: int) -> GameImage:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -12,8 +10,8 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.ownership import ensure_may_change
 from characters.models import Character
-from config.api.times import iso_utc
-from games import selectors
+from ai.types import ChatMessage, GeneratedImage
+from games import events, prompts, selectors
 from games.errors import (
     InvalidGameInput,
     MessageTooLarge,
@@ -27,6 +25,7 @@ from games.models import (
     GameSession,
     GameTitle,
     Message,
+    MessageRole,
     MessageType,
     Progress,
     SessionStatus,
@@ -218,8 +217,9 @@ def message_append(
     type: str = "",
     image: GameImage | None = None,
     from_client: bool = True,
+    stopped: bool = False,
 ) -> Message:
-    """Append to a locked, active session's log and broadcast it after commit.
+    """Append to a locked, active session's log and announce it after commit.
 
     The 32 KiB limit applies to what clients send; the model's own replies are stored whole.
     """
@@ -233,8 +233,11 @@ def message_append(
         content=content,
         type=type,
         image=image,
+        stopped=stopped,
     )
-    publish.game_event(str(session.pk), message_frame(message))
+    publish.message_stored(
+        group=publish.game_group(str(session.pk)), message=events.message_snapshot(message)
+    )
     return message
 
 
@@ -250,24 +253,99 @@ def message_create(
     return message_append(session=session, role=role, content=content, type=type)
 
 
-def message_frame(message: Message) -> dict:
-    """The game socket's frame for a stored message."""
-    if message.image_id:
-        image = message.image
-        return {
-            "kind": "image",
-            "id": message.pk,
-            "mime": image.mime,
-            "data": base64.b64encode(bytes(image.data)).decode("ascii"),
-            "alt": message.content,
-            "url": message.image_url,
-            "timestamp": iso_utc(message.created_at),
-        }
-    return {
-        "kind": "chat",
-        "id": message.pk,
-        "role": message.role,
-        "content": message.content,
-        "type": message.type or "chat",
-        "timestamp": iso_utc(message.created_at),
-    }
+# --- AI turns: the writes before and after the model answers ---------------------------------
+
+
+def _session_for_turn(*, session_id: str, actor: User | None) -> GameSession:
+    """Lock an active session the actor may write, with what the prompt needs."""
+    session = session_get_active_for_update(session_id=session_id, actor=actor)
+    return (
+        GameSession.objects.select_related("game__game_title", "character", "progress")
+        .filter(pk=session.pk)
+        .get()
+    )
+
+
+@transaction.atomic
+def dialogue_prepare(
+    *, session_id: str, history: list[ChatMessage], actor: User | None
+) -> tuple[str, str, list[ChatMessage]]:
+    """Check the session, store the player's newest line of `history` (unless it is already
+    the last logged message) and return (session id, system prompt, conversation). Client
+    `system` lines are dropped: the server owns the instructions. An empty history answers
+    from the stored log."""
+    session = _session_for_turn(session_id=session_id, actor=actor)
+    turns = [h for h in history if h["role"] in ("user", "assistant")]
+    if turns and turns[-1]["role"] == "user":
+        last = Message.objects.filter(session=session).order_by("-id").first()
+        if last is None or last.role != "user" or last.content != turns[-1]["content"]:
+            message_append(session=session, role=MessageRole.USER, content=turns[-1]["content"])
+    if not turns:
+        turns = selectors.session_history(session_id=session.pk)
+    return str(session.pk), prompts.system_prompt_for(session), turns
+
+
+@transaction.atomic
+def user_line_store(
+    *, session_id: str, content: str, actor: User | None
+) -> tuple[str, str, list[ChatMessage]]:
+    """Log and announce a player's line; return (session id, system prompt, conversation)."""
+    message_content_check(content)
+    session = _session_for_turn(session_id=session_id, actor=actor)
+    message_append(session=session, role=MessageRole.USER, content=content)
+    history = selectors.session_history(session_id=session.pk)
+    return str(session.pk), prompts.system_prompt_for(session), history
+
+
+@transaction.atomic
+def reply_store(*, session_id: str, text: str, actor: User | None, stopped: bool) -> Message:
+    """Store the game master's reply. The turn's caller must still be allowed to write the
+    session (an owned session refuses an anonymous actor, so the caller's actor is passed)."""
+    session = session_get_active_for_update(session_id=session_id, actor=actor)
+    return message_append(
+        session=session,
+        role=MessageRole.ASSISTANT,
+        content=text,
+        from_client=False,
+        stopped=stopped,
+    )
+
+
+@transaction.atomic
+def scenario_store(
+    *, session_id: str, template_title: str, text: str, actor: User | None
+) -> tuple[GameTitle, Message]:
+    """In one transaction: reuse or create the title, link it to a game that has none, and
+    log the opening narration. A failed model call before this leaves nothing behind."""
+    session = session_get_active_for_update(session_id=session_id, actor=actor)
+    title = selectors.catalogue_title(name=template_title) or GameTitle.objects.create(
+        title=template_title
+    )
+    game = session.game
+    if game.game_title_id is None:
+        game.game_title = title
+        game.save(update_fields=["game_title", "updated_at"])
+    message = message_append(
+        session=session, role=MessageRole.ASSISTANT, content=text, from_client=False
+    )
+    return title, message
+
+
+@transaction.atomic
+def image_store(
+    *, session_id: str, prompt: str, generated: GeneratedImage, actor: User | None
+) -> tuple[GameImage, Message]:
+    """Keep a generated picture and log it (the log entry links to it)."""
+    session = session_get_active_for_update(session_id=session_id, actor=actor)
+    image = GameImage.objects.create(
+        session=session,
+        prompt=prompt,
+        mime=generated.mime,
+        width=generated.width,
+        height=generated.height,
+        data=generated.data,
+    )
+    message = message_append(
+        session=session, role=MessageRole.ASSISTANT, content=prompt, image=image
+    )
+    return image, message

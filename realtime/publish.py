@@ -1,8 +1,13 @@
-"""The one way services broadcast: small JSON events through the channel layer, after commit.
+"""The one way the server broadcasts: domain events through the channel layer.
 
-Publishing waits for the surrounding transaction to commit, so a client never hears of a row
-that was rolled back, and every server process behind a load balancer (sharing the Redis
-layer) delivers the event to its own sockets.
+Services say what happened, in domain terms (a message was stored, a reply grew by a piece,
+someone is typing), to a group of sockets. Each consumer renders the event as its own family's
+frame, so no domain module builds a wire format. Stored things are announced only after the
+transaction commits, so a client never hears of a row that was rolled back, and every server
+process behind a load balancer (sharing the Redis layer) delivers the event to its own sockets.
+
+Consumers handle the event types as methods: `message.stored` → `message_stored`,
+`reply.delta` → `reply_delta`, `user.typing` → `user_typing`.
 """
 
 from __future__ import annotations
@@ -37,22 +42,27 @@ def _send(group: str, event: dict) -> None:
         logger.exception("Broadcast to %s failed", group)
 
 
-def to_group_on_commit(group: str, event: dict) -> None:
-    """Send `event` to `group` once the current transaction commits (at once outside one)."""
+def message_stored(*, group: str, message: dict) -> None:
+    """A message was stored: announce it to `group` once the transaction commits (at once
+    outside one). `message` is the domain's snapshot of it."""
+    event = {"type": "message.stored", "message": message}
     transaction.on_commit(lambda: _send(group, event))
 
 
-def game_event(session_id: str, payload: dict) -> None:
-    """Broadcast a server-to-client frame of the game socket (`{kind: ...}`) to a session."""
-    to_group_on_commit(game_group(session_id), {"type": "game.frame", "frame": payload})
-
-
-async def game_delta(session_id: str, delta: str, timestamp: str) -> None:
-    """Send a piece of a reply being generated to the session's streaming sockets only, at
-    once (it is not stored, so there is no commit to wait for). Sockets without `stream=1`
-    are not in that group, so a reply costs them nothing per word."""
+async def reply_delta(*, group: str, reply_id: str, text: str, at: str) -> None:
+    """A piece of a reply being generated, sent at once (nothing is stored, so there is no
+    commit to wait for). Only sockets that asked for deltas are in a stream group, so a reply
+    costs the others nothing per word."""
     layer = get_channel_layer()
     await layer.group_send(
-        game_stream_group(session_id),
-        {"type": "game.delta", "delta": delta, "timestamp": timestamp},
+        group, {"type": "reply.delta", "reply_id": reply_id, "text": text, "at": at}
+    )
+
+
+async def typing(*, group: str, sender: str, value: bool, user_id: str | None) -> None:
+    """Someone in `group` started or stopped typing; `sender` is their socket's channel, so
+    that it does not hear its own news."""
+    layer = get_channel_layer()
+    await layer.group_send(
+        group, {"type": "user.typing", "sender": sender, "value": value, "user_id": user_id}
     )

@@ -8,7 +8,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.services import tokens_for_user
+from ai.providers import reset_providers
 from tests.factories import UserFactory
+from tests.fake_openai import FakeOpenAI, point_ai_tasks
 
 
 class JsonClient(APIClient):
@@ -72,3 +74,15 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def fake_openai(settings):
+    """A running fake OpenAI-compatible server with every AI task pointed at it (the real SDK
+    path, no retries, a 2 s timeout); cached provider clients are forgotten before and after."""
+    reset_providers()
+    server = FakeOpenAI().start()
+    point_ai_tasks(settings, server.base_url)
+    yield server
+    server.stop()
+    reset_providers()

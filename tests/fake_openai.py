@@ -123,6 +123,8 @@ class FakeOpenAI:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.default_image = (96, 64, "PNG")
+        # Streams whose client went away before the end (`slow_stream`).
+        self.disconnected = threading.Event()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -196,6 +198,17 @@ class FakeOpenAI:
     def stream_error(self, after_words: int, message: str = "fake_openai stream error") -> None:
         """The next streamed completion sends `after_words` deltas, then an error part."""
         self._push(_Step(CHAT, "stream_error", {"after": after_words, "message": message}))
+
+    def slow_stream(
+        self, text: str, *, interval: float, reasoning: str | None = None
+    ) -> None:
+        """The next streamed completion sends one delta every `interval` seconds: the words
+        of `reasoning` first (as `reasoning_content`, as vLLM and DeepSeek send it), then
+        those of `text`. A client that closes the connection before the end sets
+        `disconnected`."""
+        self._push(
+            _Step(CHAT, "slow", {"text": text, "interval": interval, "reasoning": reasoning})
+        )
 
     def _push(self, step: _Step) -> None:
         with self._lock:
@@ -365,6 +378,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
         self._send_event(self._chunk(body, {"role": "assistant", "content": ""}))
+        if step is not None and step.kind == "slow":
+            self._slow_stream(body, step.payload, deltas)
+            return
         if step is not None and step.kind in ("cut", "stream_error"):
             for delta in deltas[: step.payload["after"]]:
                 self._send_event(self._chunk(body, {"content": delta}))
@@ -383,6 +399,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_event(self._chunk(body, {}, finish="stop"))
         self._send_event("[DONE]")
         self._send_chunk(b"")
+
+    def _slow_stream(self, body: dict, payload: dict, deltas: list[str]) -> None:
+        reasoning = (payload.get("reasoning") or "").split(" ") if payload.get("reasoning") else []
+        parts = [{"reasoning_content": (w if i == 0 else " " + w)} for i, w in enumerate(reasoning)]
+        parts += [{"content": delta} for delta in deltas]
+        try:
+            for part in parts:
+                time.sleep(payload["interval"])
+                self._send_event(self._chunk(body, part))
+            self._send_event(self._chunk(body, {}, finish="stop"))
+            self._send_event("[DONE]")
+            self._send_chunk(b"")
+        except OSError:
+            # The client went away mid-stream (a stopped turn closes its upstream call).
+            self.close_connection = True
+            self.fake.disconnected.set()
 
     def _image(self, body: dict, step: _Step | None) -> None:
         if step is not None and step.kind == "image":

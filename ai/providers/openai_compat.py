@@ -14,7 +14,7 @@ import openai
 from PIL import Image
 
 from ai.errors import AIMalformedAnswer, AIServiceError, AIUnavailable
-from ai.types import ChatMessage, GeneratedImage
+from ai.types import ChatMessage, GeneratedImage, ReasoningText
 
 logger = logging.getLogger("ai")
 
@@ -50,6 +50,10 @@ class OpenAICompatibleProvider:
         )
 
     async def stream_chat(self, *, model: str, messages: list[ChatMessage]) -> AsyncIterator[str]:
+        """Yield the reply's text pieces, and reasoning pieces as `ReasoningText` when the
+        endpoint sends them (`reasoning_content` as vLLM and DeepSeek do, or `reasoning`).
+        Leaving early (a stopped turn) closes the upstream response."""
+        stream = None
         try:
             stream = await self.client.chat.completions.create(
                 model=model, messages=messages, stream=True
@@ -57,12 +61,19 @@ class OpenAICompatibleProvider:
             async for chunk in stream:
                 if not chunk.choices:
                     continue
-                delta = chunk.choices[0].delta.content
-                if delta:
-                    yield delta
+                delta = chunk.choices[0].delta
+                extra = delta.model_extra or {}
+                reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+                if isinstance(reasoning, str) and reasoning:
+                    yield ReasoningText(reasoning)
+                if delta.content:
+                    yield delta.content
         except openai.OpenAIError as exc:
             logger.warning("AI stream failed: %s", exc)
             raise _translate(exc) from exc
+        finally:
+            if stream is not None:
+                await stream.close()
 
     async def complete(self, *, model: str, messages: list[ChatMessage]) -> str:
         try:

@@ -240,12 +240,33 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two "role" choice sets (game log, chat messages): name the chat's apart.
+    "ENUM_NAME_OVERRIDES": {"ChatMessageRoleEnum": "chats.models.MessageRole"},
 }
 
 # CORS opens exactly family A's paths (config/families.py decides which those are).
 CORS_URLS_REGEX = path_regex(ASSISTANT)
-CORS_ALLOW_ALL_ORIGINS = True
+
+# --- Family A (assistant chat) --------------------------------------------------------------
+# Origins whose pages may call A with the cookie (comma-separated, e.g.
+# "https://app.example.com,http://localhost:3000"); "*" (the embedded default) allows any.
+# A's CORS echoes an allowed Origin with credentials, never "*", which browsers refuse on
+# credentialed requests; a cookie identity from any other Origin is refused (403).
+ASSISTANT_CORS_ORIGINS = env_list("ASSISTANT_CORS_ORIGINS", ["*"])
+CORS_ALLOW_ALL_ORIGINS = "*" in ASSISTANT_CORS_ORIGINS
+CORS_ALLOWED_ORIGINS = [origin for origin in ASSISTANT_CORS_ORIGINS if origin != "*"]
 CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "DELETE"]
+CORS_ALLOW_HEADERS = ["content-type", "authorization"]
+# The anonymous identity's session cookie (its own name, apart from the admin's sessionid).
+ASSISTANT_SESSION_COOKIE_NAME = os.environ.get("ASSISTANT_SESSION_COOKIE_NAME", "chat-session")
+ASSISTANT_SESSION_AGE = int(os.environ.get("ASSISTANT_SESSION_DAYS", 365)) * 24 * 60 * 60
+CHAT_MESSAGE_MAX_BYTES = 32 * 1024
+# Family C: the keys a character chat's state may hold, and the longest value.
+CHAT_STATE_KEYS = tuple(
+    env_list("CHAT_STATE_KEYS", ["胸部", "下体", "衣服", "姿势", "情绪", "环境"])
+)
+CHAT_STATE_VALUE_MAX_CHARS = 2000
 
 # --- Family G (game server) -----------------------------------------------------------------
 # Off for the embedded demo; production sets GAME_REQUIRE_AUTH=1 to demand a token on every
@@ -296,6 +317,8 @@ AI_TASKS = {task: _ai_task(task) for task in AI_TASK_NAMES}
 AI_OFFLINE_DELAY = float(os.environ.get("AI_OFFLINE_DELAY", 0.02))
 AI_EMBEDDING_DIMENSIONS = int(os.environ.get("AI_EMBEDDING_DIMENSIONS", 256))
 AI_HISTORY_TOKEN_BUDGET = int(os.environ.get("AI_HISTORY_TOKEN_BUDGET", 3000))
+# AI turns (model replies) one server process runs at once; past it a caller gets "busy" (503).
+AI_TURNS_MAX_CONCURRENT = int(os.environ.get("AI_TURNS_MAX_CONCURRENT", 200))
 
 # --- Realtime --------------------------------------------------------------------------------
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS", ["*"])

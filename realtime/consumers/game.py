@@ -12,6 +12,7 @@ Every frame the server sends is JSON with a `kind`. Frames from a client that co
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 from urllib.parse import parse_qs
@@ -19,13 +20,10 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.utils import timezone
 
 from accounts.ownership import actor_or_none
-from ai.types import IMAGE_MIMES, IMAGE_SIZES
-from config.api.errors import DomainError
-from config.api.times import iso_utc
-from games import selectors, turns
+from core.errors import DomainError
+from games import ai_services, selectors
 from realtime import publish
 
 logger = logging.getLogger(__name__)
@@ -44,10 +42,6 @@ def _session_state(session_id: str):
     except DomainError:
         return None, False, None
     return str(session.pk), session.is_ended, session.owner_id
-
-
-def _now() -> str:
-    return iso_utc(timezone.now())
 
 
 class GameConsumer(AsyncWebsocketConsumer):
@@ -140,13 +134,12 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     async def on_image(self, frame: dict):
         prompt = frame.get("prompt")
-        if not isinstance(prompt, str) or not prompt.strip():
-            await self.info("image needs a non-empty string prompt")
-            return
         size = frame.get("size", "512x512")
         mime = frame.get("mime", "image/png")
-        if size not in IMAGE_SIZES or mime not in IMAGE_MIMES:
-            await self.info(f"image size must be one of {IMAGE_SIZES}, mime one of {IMAGE_MIMES}")
+        try:
+            ai_services.image_request_check(prompt=prompt, size=size, mime=mime)
+        except DomainError as exc:
+            await self.info(exc.message)
             return
         self._spawn(self._image_turn(prompt, size, mime))
 
@@ -155,14 +148,11 @@ class GameConsumer(AsyncWebsocketConsumer):
         if not isinstance(value, bool):
             await self.info("typing needs a boolean value")
             return
-        await self.channel_layer.group_send(
-            self.group,
-            {
-                "type": "game.typing",
-                "sender": self.channel_name,
-                "value": value,
-                "userId": self.user.public_id if self.user else None,
-            },
+        await publish.typing(
+            group=self.group,
+            sender=self.channel_name,
+            value=value,
+            user_id=self.user.public_id if self.user else None,
         )
 
     # --- turns run beside the receive loop, so broadcasts keep flowing meanwhile -----------
@@ -173,12 +163,11 @@ class GameConsumer(AsyncWebsocketConsumer):
         task.add_done_callback(self.tasks.discard)
 
     async def _user_turn(self, content: str) -> None:
-        async def on_delta(delta: str) -> None:
-            await publish.game_delta(self.session_id, delta, _now())
-
+        """The turn runs in the engine's own task; this one only reports its failure to the
+        socket that asked. The stored lines reach every socket as `message.stored` events."""
         try:
-            await turns.user_message(
-                session_id=self.session_id, content=content, actor=self.user, on_delta=on_delta
+            await ai_services.user_message(
+                session_id=self.session_id, content=content, actor=self.user
             )
         except DomainError as exc:
             await self.info(exc.message)
@@ -188,7 +177,7 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     async def _image_turn(self, prompt: str, size: str, mime: str) -> None:
         try:
-            await turns.image_create(
+            await ai_services.image_create(
                 session_id=self.session_id, prompt=prompt, size=size, mime=mime, actor=self.user
             )
         except DomainError as exc:
@@ -202,22 +191,44 @@ class GameConsumer(AsyncWebsocketConsumer):
     async def info(self, message: str, **extra) -> None:
         await self.send(text_data=json.dumps({"kind": "info", "message": message, **extra}))
 
-    async def game_frame(self, event: dict) -> None:
-        await self.send(text_data=json.dumps(event["frame"]))
+    async def message_stored(self, event: dict) -> None:
+        """A stored message of the session: a `chat` frame, or an `image` frame."""
+        message = event["message"]
+        image = message.get("image")
+        if image:
+            frame = {
+                "kind": "image",
+                "id": message["id"],
+                "mime": image["mime"],
+                "data": base64.b64encode(image["data"]).decode("ascii"),
+                "alt": message["content"],
+                "url": image["url"],
+                "timestamp": message["created_at"],
+            }
+        else:
+            frame = {
+                "kind": "chat",
+                "id": message["id"],
+                "role": message["role"],
+                "content": message["content"],
+                "type": message["type"] or "chat",
+                "timestamp": message["created_at"],
+            }
+        await self.send(text_data=json.dumps(frame))
 
-    async def game_delta(self, event: dict) -> None:
+    async def reply_delta(self, event: dict) -> None:
         """Only sockets that connected with stream=1 are in the stream group."""
         await self.send(
             text_data=json.dumps(
                 {
                     "kind": "chat_delta",
                     "role": "assistant",
-                    "delta": event["delta"],
-                    "timestamp": event["timestamp"],
+                    "delta": event["text"],
+                    "timestamp": event["at"],
                 }
             )
         )
 
-    async def game_typing(self, event: dict) -> None:
+    async def user_typing(self, event: dict) -> None:
         if event["sender"] != self.channel_name:
-            await self.info("typing", value=event["value"], userId=event["userId"])
+            await self.info("typing", value=event["value"], userId=event["user_id"])

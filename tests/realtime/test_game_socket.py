@@ -575,11 +575,35 @@ async def test_socket_message_is_readable_over_rest(sid, client):
 # --- the channel layer: frames published elsewhere reach the session's sockets -----------------
 
 
-async def test_frame_published_on_the_channel_layer_reaches_every_socket(sid):
-    """What another part of the server does: send `game.frame` to the session's group."""
-    frame = {"kind": "chat", "role": "system", "content": "Published.", "timestamp": "x"}
+def stored_event(content: str, role: str = "system") -> dict:
+    """The domain event a service publishes when it stores a message (`realtime.publish`)."""
+    message = {
+        "id": 99,
+        "session_id": "x",
+        "role": role,
+        "content": content,
+        "type": "",
+        "stopped": False,
+        "created_at": "2026-01-01T00:00:00Z",
+        "image": None,
+    }
+    frame = {
+        "kind": "chat",
+        "id": 99,
+        "role": role,
+        "content": content,
+        "type": "chat",
+        "timestamp": "2026-01-01T00:00:00Z",
+    }
+    return {"type": "message.stored", "message": message}, frame
+
+
+async def test_event_published_on_the_channel_layer_reaches_every_socket(sid):
+    """What another part of the server does: announce a stored message to the session's
+    group; each socket renders it as its frame."""
+    event, frame = stored_event("Published.")
     async with socket(ws_path(sid)) as a, socket(ws_path(sid)) as b:
-        await get_channel_layer().group_send(f"game.{sid}", {"type": "game.frame", "frame": frame})
+        await get_channel_layer().group_send(f"game.{sid}", event)
         assert await receive(a) == frame
         assert await receive(b) == frame
 
@@ -624,10 +648,10 @@ async def test_frame_from_another_server_process_reaches_the_socket(sid):
         hosts=config["CONFIG"]["hosts"], prefix=config["CONFIG"]["prefix"]
     )
     assert other_process is not get_channel_layer()
-    frame = {"kind": "chat", "role": "assistant", "content": "From afar.", "timestamp": "t"}
+    event, frame = stored_event("From afar.", role="assistant")
     try:
         async with socket(ws_path(sid)) as a, socket(ws_path(sid)) as b:
-            await other_process.group_send(f"game.{sid}", {"type": "game.frame", "frame": frame})
+            await other_process.group_send(f"game.{sid}", event)
             assert await receive(a) == frame
             assert await receive(b) == frame
     finally:
