@@ -83,8 +83,41 @@ def _last_user(messages: list[ChatMessage]) -> str:
     return ""
 
 
+_GREETINGS = (
+    "Oh, hello there.",
+    "Well met, stranger.",
+    "Ah, you found me.",
+    "Welcome, come closer.",
+)
+_INVITES = (
+    "What brings you to me?",
+    "Shall we begin?",
+    "Tell me, what is your name?",
+    "Sit, and tell me what you need.",
+)
+
+
+def compose_opening_line(messages: list[ChatMessage]) -> str:
+    """A character's first words, in the first person, from the prompt's "Character:",
+    "Description:" and "Tags:" lines (the opening-line prompt, "Task: opening line")."""
+    name = _context_line(messages, "Character") or "nobody in particular"
+    description = _context_line(messages, "Description")
+    tags = [t.strip() for t in _context_line(messages, "Tags").split(",") if t.strip()]
+    rng = random.Random(_seed("opening line", name, description, ",".join(tags)))
+    parts = [OFFLINE_TAG, rng.choice(_GREETINGS), f"I'm {name}."]
+    if tags:
+        parts.append(f"They say I'm {', '.join(tags[:3])}.")
+    words = keywords(description, 3)
+    if words:
+        parts.append(f"Ask me about {', '.join(words)}, if you like.")
+    parts.append(rng.choice(_INVITES))
+    return " ".join(parts)
+
+
 def compose_reply(messages: list[ChatMessage]) -> str:
     """A short, coherent reply that uses the player's words, the character and the scenario."""
+    if _context_line(messages, "Task").casefold() == "opening line":
+        return compose_opening_line(messages)
     rng = random.Random(_seed(*(m["role"] + m["content"] for m in messages)))
     said = " ".join(_last_user(messages).split())
     character = _context_line(messages, "Character")
