@@ -1,4 +1,5 @@
-"""Shapes of the character routes: family G's camelCase sheet (seed 001 section 3)."""
+"""Shapes of the character routes: family G's camelCase sheet (seed 001 section 3) and
+family C's persona (seed 002: `POST /api/characters`, `PUT /api/characters/{id}`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rest_framework import serializers
 
 from characters.models import STAT_KEYS
 from config.api.fields import (
+    FlexibleIdField,
     StrictCharField,
     StrictIntegerField,
     UserRefField,
@@ -22,6 +24,8 @@ LEVEL_MAX = 1000
 HEALTH_MAX = 1_000_000
 INVENTORY_MAX_ITEMS = 500
 JSON_MAX_CHARS = 32 * 1024
+TAGS_MAX_ITEMS = 20
+TAG_MAX_CHARS = 50
 
 
 @extend_schema_field(
@@ -125,10 +129,113 @@ class CharacterUpdateInput(CharacterSheetInput):
         return attrs
 
 
+class TagsField(serializers.ListField):
+    """At most 20 non-blank strings of at most 50 characters, trimmed; repeats (compared
+    casefolded) are dropped, the first spelling kept."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", StrictCharField(max_length=TAG_MAX_CHARS))
+        kwargs.setdefault("max_length", TAGS_MAX_ITEMS)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        tags: list[str] = []
+        seen: set[str] = set()
+        for tag in super().to_internal_value(data):
+            if tag.casefold() not in seen:
+                seen.add(tag.casefold())
+                tags.append(tag)
+        return tags
+
+
+class CharacterPersonaInput(CharacterSheetInput):
+    """Family C's body: `name` (required on create), `description`, `tags`, and G's sheet
+    fields, all optional. `opening_line`/`openingLine` are not fields: the server writes the
+    line, so a client's value is ignored like any unknown key.
+
+    `userId` and `gameId` are set on create (a character without a game is a C persona); an
+    update may repeat them unchanged, or send null where they are unset, so that a client can
+    send back the object it read.
+    """
+
+    description = StrictCharField(required=False, allow_blank=True)
+    tags = TagsField(required=False)
+    userId = UserRefField(required=False, allow_null=True)
+    gameId = FlexibleIdField(required=False, allow_null=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # A persona needs no class; a character read back with "class": "" may send it back.
+        fields["class"] = StrictCharField(max_length=50, required=False, allow_blank=True)
+        return fields
+
+
+class CharacterPersonaUpdateInput(CharacterPersonaInput):
+    """`PUT /api/characters/{id}`: the same fields, all optional; only the fields sent change
+    (the seed's "update character metadata"), and at least one must be sent."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            field.required = False
+        return fields
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Nothing to update.")
+        return attrs
+
+
 class CharacterCreatedOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    health = serializers.IntegerField()
-    maxHealth = serializers.IntegerField()
+    """`POST /api/games/:gameId/characters` (G): the id and the health it starts with."""
+
+    id = serializers.IntegerField(source="pk")
+    health = serializers.IntegerField(source="health.current")
+    maxHealth = serializers.IntegerField(source="health.max")
+
+
+class UtcDateTimeField(serializers.DateTimeField):
+    """ISO 8601 in UTC with a trailing Z, as every family but A writes times."""
+
+    def to_representation(self, value):
+        return iso_utc(value)
+
+
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "nullable": True})
+class StoredUserRefField(serializers.Field):
+    """A stored userId as the client sent it (a number when it is an integer); null if none."""
+
+    def to_representation(self, value):
+        return user_ref_out(value) if value else None
+
+
+class CharacterPersonaOutput(serializers.Serializer):
+    """Family C's shape (`POST /api/characters` 201, `PUT /api/characters/{id}` 200): the
+    seed's snake_case fields, then G's sheet fields ("existing fields") flat beside them under
+    their G names. Every key is always present: an unset `description` is "", no `tags` is
+    [], a persona without a game or player has `gameId`/`userId` null."""
+
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField()
+    description = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    opening_line = serializers.CharField()
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+    userId = StoredUserRefField(source="user_ref")
+    gameId = serializers.IntegerField(source="game_id", allow_null=True)
+    level = serializers.IntegerField()
+    stats = serializers.DictField(child=serializers.IntegerField())
+    inventory = serializers.ListField(child=serializers.JSONField())
+    avatar = serializers.CharField()
+    health = serializers.IntegerField(source="health.current", allow_null=True, default=None)
+    maxHealth = serializers.IntegerField(source="health.max", allow_null=True, default=None)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # "class" is a Python keyword, so it is declared here.
+        fields["class"] = serializers.CharField(source="character_class")
+        return fields
 
 
 class CharacterOutput(serializers.Serializer):

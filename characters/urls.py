@@ -3,6 +3,7 @@ from django.urls import path
 from characters import apis
 
 urlpatterns = [
+    path("characters", apis.CharacterCreateApi.as_view(), name="characters"),
     path(
         "characters/game/<str:game_id>",
         apis.CharacterOfGameApi.as_view(),
