@@ -7,6 +7,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    from config.embedded import prepare
+
+    prepare()  # the embedded mode's kept secret key, before settings read it
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

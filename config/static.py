@@ -9,6 +9,8 @@ directly, so API requests stay on the event loop until their view.
 
 from __future__ import annotations
 
+import os
+
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from whitenoise.middleware import WhiteNoiseMiddleware
 
@@ -27,6 +29,13 @@ class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):
         if self.is_async:
             return self._acall(request)
         return super().__call__(request)
+
+    def add_files(self, root, prefix=None):
+        # STATIC_ROOT exists only after a collectstatic; without it the finders serve the
+        # apps' files (WHITENOISE_USE_FINDERS), so a missing directory is no cause to warn.
+        if not self.autorefresh and not os.path.isdir(root):
+            return
+        super().add_files(root, prefix)
 
     async def _acall(self, request):
         if self.autorefresh:

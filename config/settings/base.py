@@ -6,17 +6,17 @@ production shape (PostgreSQL, Redis cache and channel layer).
 """
 
 import os
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.embedded import local_dir, may_generate_secret_key, read_secret_key, secret_key_path
 from config.families import ASSISTANT, path_regex
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-LOCAL_DIR = Path(os.environ.get("LOCAL_DIR", BASE_DIR / ".local"))
+LOCAL_DIR = local_dir()
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -42,19 +42,27 @@ DEBUG = env_bool("DEBUG", False)
 
 
 def _secret_key() -> str:
-    """Return SECRET_KEY; embedded mode keeps a generated one in .local/, production needs one."""
+    """Return SECRET_KEY: from the environment, else the key kept in LOCAL_DIR/secret_key.
+
+    Settings only read the kept key: the entry points (manage.py, config/asgi.py) run
+    `config.embedded.prepare()` before settings load, which generates it once in the
+    embedded mode. The production shape needs SECRET_KEY.
+    """
     key = os.environ.get("SECRET_KEY")
     if key:
         return key
-    if not EMBEDDED and not env_bool("ALLOW_GENERATED_SECRET_KEY"):
+    if not may_generate_secret_key():
         raise ImproperlyConfigured(
             "SECRET_KEY must be set when DATABASE_URL or REDIS_URL is set (production shape)."
         )
-    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
-    path = LOCAL_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-    return path.read_text().strip()
+    key = read_secret_key()
+    if key is None:
+        raise ImproperlyConfigured(
+            f"No SECRET_KEY and no kept key at {secret_key_path()}: set SECRET_KEY, or start "
+            "through manage.py or config.asgi (or run `python -m config.embedded` once), "
+            "which keep a generated key there."
+        )
+    return key
 
 
 SECRET_KEY = _secret_key()
@@ -130,10 +138,10 @@ if DATABASE_URL:
             "timeout": int(os.environ.get("DB_POOL_TIMEOUT", 30)),
         }
 else:
-    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's SQLite backend that creates the file's directory when it connects.
+            "ENGINE": "config.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(LOCAL_DIR / "db.sqlite3")),
             # IMMEDIATE takes the write lock at BEGIN, so counters bumped inside a
             # transaction (message sequence numbers) cannot interleave. WAL lets readers run
@@ -187,8 +195,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Only `collectstatic` writes here; the server needs no such directory (see below).
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Serve static files straight from the apps (admin, Swagger UI): no collectstatic step needed.
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", LOCAL_DIR / "media"))
