@@ -116,9 +116,11 @@ def test_embedded_settings_read_the_kept_key(tmp_path):
 
 
 def test_manage_py_keeps_the_key_and_sqlite_makes_its_directory_on_connect(tmp_path):
-    local = tmp_path / "fresh" / "state"
+    local, database = tmp_path / "state", tmp_path / "data" / "deeper" / "db.sqlite3"
     command = "from django.db import connection; connection.ensure_connection()"
-    result = _python(["manage.py", "shell", "-c", command], LOCAL_DIR=str(local))
+    result = _python(
+        ["manage.py", "shell", "-c", command], LOCAL_DIR=str(local), SQLITE_PATH=str(database)
+    )
     assert result.returncode == 0, result.stderr
-    assert (local / "secret_key").is_file()
-    assert (local / "db.sqlite3").is_file()
+    assert sorted(p.name for p in local.iterdir()) == ["secret_key"]
+    assert database.is_file()

@@ -11,6 +11,8 @@ from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWra
 class DatabaseWrapper(SQLiteDatabaseWrapper):
     def get_new_connection(self, conn_params):
         database = str(conn_params.get("database", ""))
-        if database and database != ":memory:" and not conn_params.get("uri"):
+        # Django always connects with uri=True; a plain path is still a file name then, while
+        # "file:…" names (in-memory test databases) and ":memory:" have no directory to make.
+        if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         return super().get_new_connection(conn_params)
