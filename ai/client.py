@@ -23,8 +23,12 @@ def _model(task: str) -> str:
     return settings.AI_TASKS[task]["model"]
 
 
-def stream_chat(*, task: str, messages: list[ChatMessage]) -> AsyncIterator[str]:
-    return get_provider(task).stream_chat(model=_model(task), messages=messages)
+def stream_chat(
+    *, task: str, messages: list[ChatMessage], model: str | None = None
+) -> AsyncIterator[str]:
+    """The reply as text pieces (`ReasoningText` pieces for reasoning); `model` overrides
+    the task's configured model (callers check it against their allow-list)."""
+    return get_provider(task).stream_chat(model=model or _model(task), messages=messages)
 
 
 async def complete(*, task: str, messages: list[ChatMessage]) -> str:

@@ -10,7 +10,8 @@ A turn is prepare → announce → stream → persist → publish:
 4. **persist** (the family's hook): the whole reply is stored; its service publishes the
    stored message to the family's sockets after commit; `saved{message, stopped}`;
 5. the family may add events after the reply is stored (`state{...}`, `choices{...}`).
-A failure ends the turn with `error{code, message}` instead.
+A failure ends the turn with `error{code, message}` instead. `done` is always the last event
+of a turn that started.
 
 The turn runs as an asyncio task of its own, so the transport that asked for it (a socket, an
 SSE response, a JSON view) only starts it or attaches to it: a client that goes away never
@@ -53,6 +54,7 @@ SAVED = "saved"
 ERROR = "error"
 STATE = "state"
 CHOICES = "choices"
+DONE = "done"  # always the last event of a turn that started
 
 
 def estimate_tokens(text: str) -> int:
@@ -96,6 +98,7 @@ class TurnPlan:
     system_prompt: str
     history: list[ChatMessage]
     reply_id: str | None = None
+    model: str | None = None
 
 
 @dataclass
@@ -228,6 +231,11 @@ class Turn:
                 raise AIServiceError("The AI turn failed; please retry") from exc
             return outcome
         finally:
+            if self.events:
+                try:
+                    await self._emit(DONE)
+                except BaseException:
+                    logger.exception("Announcing the end of a turn failed")
             self.finished = True
             self._wakeup.set()
             _running.discard(self)
@@ -251,9 +259,7 @@ class Turn:
             raise AIServiceError("The AI model returned an empty reply")
         message = None
         if text:
-            message = await self.hooks.persist(
-                text, reply_id=self.reply_id, stopped=self.stopped
-            )
+            message = await self.hooks.persist(text, reply_id=self.reply_id, stopped=self.stopped)
         await self._emit(SAVED, message=message, stopped=self.stopped)
         extras = {}
         if message is not None and not self.stopped:
@@ -262,7 +268,8 @@ class Turn:
 
     async def _stream(self, plan: TurnPlan, parts: list[str]) -> None:
         messages = build_prompt(system_prompt=plan.system_prompt, history=plan.history)
-        async for delta in ai.stream_chat(task=self.hooks.task, messages=messages):
+        stream = ai.stream_chat(task=self.hooks.task, messages=messages, model=plan.model)
+        async for delta in stream:
             if isinstance(delta, ReasoningText):
                 await self._emit(REASONING, text=str(delta))
                 continue

@@ -27,7 +27,7 @@ class ScenarioOutput(serializers.Serializer):
 
 class HistoryLineInput(serializers.Serializer):
     role = serializers.ChoiceField(choices=["system", "user", "assistant"])
-    content = StrictCharField(trim_whitespace=False, allow_blank=True, max_length=32 * 1024)
+    content = StrictCharField(trim_whitespace=False, allow_blank=True)
 
 
 class DialogueInput(serializers.Serializer):

@@ -142,9 +142,7 @@ async def image_create(
 ) -> tuple[GameImage, Message]:
     """Draw a picture for the session, store it, log and announce it."""
     image_request_check(prompt=prompt, size=size, mime=mime)
-    await database_sync_to_async(selectors.session_get_writable)(
-        session_id=session_id, actor=actor
-    )
+    await database_sync_to_async(selectors.session_get_writable)(session_id=session_id, actor=actor)
     generated = await ai.image(prompt=prompt, size=size, mime=mime)
     return await database_sync_to_async(services.image_store)(
         session_id=session_id, prompt=prompt, generated=generated, actor=actor

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.ownership import ensure_may_change
-from characters.models import Character
 from ai.types import ChatMessage, GeneratedImage
+from characters.models import Character
+from core.limits import content_size_check
 from games import events, prompts, selectors
 from games.errors import (
     InvalidGameInput,
@@ -196,10 +197,7 @@ def checkpoint_add(*, session_id: str, key: str, value: object, actor: User | No
 
 
 def message_content_check(content: str) -> None:
-    limit = settings.GAME_MESSAGE_MAX_BYTES
-    size = len(content.encode("utf-8"))
-    if size > limit:
-        raise MessageTooLarge(f"content is {size} bytes; the limit is {limit} bytes")
+    content_size_check(content, error=MessageTooLarge)
 
 
 def _next_sequence_number(game_id: int) -> int:

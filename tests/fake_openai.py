@@ -199,9 +199,7 @@ class FakeOpenAI:
         """The next streamed completion sends `after_words` deltas, then an error part."""
         self._push(_Step(CHAT, "stream_error", {"after": after_words, "message": message}))
 
-    def slow_stream(
-        self, text: str, *, interval: float, reasoning: str | None = None
-    ) -> None:
+    def slow_stream(self, text: str, *, interval: float, reasoning: str | None = None) -> None:
         """The next streamed completion sends one delta every `interval` seconds: the words
         of `reasoning` first (as `reasoning_content`, as vLLM and DeepSeek send it), then
         those of `text`. A client that closes the connection before the end sets

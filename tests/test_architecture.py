@@ -25,19 +25,6 @@ DOMAIN_MODULES = {
     "engine",
 }
 
-# Modules being rewritten while this check landed; they still import `config.api` (whose
-# errors.py and times.py re-export the domain names for them). Delete each line once the
-# module imports `core` instead, and the re-exports with the last one.
-TEMPORARY_EXCEPTIONS = {
-    "games/turns.py",
-    "games/services.py",
-    "games/ai_apis.py",
-    "realtime/consumers/game.py",
-    "realtime/publish.py",
-    "chats/engine.py",
-    "chats/errors.py",
-}
-
 
 def _domain_modules() -> list[Path]:
     found = []
@@ -92,8 +79,6 @@ def test_domain_modules_do_not_import_the_http_layer():
     offenders = {}
     for path in _domain_modules():
         name = path.relative_to(ROOT).as_posix()
-        if name in TEMPORARY_EXCEPTIONS:
-            continue
         hits = _imports_config_api(ast.parse(path.read_text(), filename=name))
         if hits:
             offenders[name] = hits

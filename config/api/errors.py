@@ -23,22 +23,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from config.families import ASSISTANT, GAME, MOVIE, family_for_path
-
-# Re-exported for the modules that still import them from here while they are rewritten
-# (the TEMPORARY_EXCEPTIONS of tests/test_architecture.py); the re-exports go once those
-# modules import `core.errors`.
-from core.errors import (  # noqa: F401
-    AccessDenied,
-    AuthRequired,
-    Busy,
-    ConflictError,
-    DomainError,
-    ErrorCode,
-    NotFoundError,
-    PayloadTooLarge,
-    ServiceUnavailable,
-    ValidationFailed,
-)
+from core.errors import DomainError, ErrorCode, ServiceUnavailable
 
 logger = logging.getLogger("config.api")
 

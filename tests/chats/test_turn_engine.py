@@ -72,11 +72,11 @@ async def test_events_come_in_order_and_the_reply_is_stored(session, fake_openai
 
     assert kinds_seen[0] == engine.STARTED
     assert kinds_seen[1:3] == [engine.REASONING, engine.REASONING]
-    assert kinds_seen[-1] == engine.SAVED
-    assert set(kinds_seen[3:-1]) == {engine.DELTA}
+    assert kinds_seen[-2:] == [engine.SAVED, engine.DONE]
+    assert set(kinds_seen[3:-2]) == {engine.DELTA}
     assert "".join(deltas_of(turn)) == "the lamp is lit"
     assert turn.events[0].data["reply_id"].startswith("msg-")
-    assert turn.events[-1].data == {"message": message, "stopped": False}
+    assert turn.events[-2].data == {"message": message, "stopped": False}
     rows = await stored(session.pk)
     assert [(m.role, m.content, m.stopped) for m in rows] == [
         ("user", "Light it", False),
@@ -144,7 +144,8 @@ async def test_stop_stores_the_partial_reply_marked_stopped_and_closes_the_upstr
     assert message.stopped is True
     assert message.content == partial
     assert WORDS.startswith(partial) and len(partial) < len(WORDS)
-    assert turn.events[-1].data == {"message": message, "stopped": True}
+    assert turn.events[-2].data == {"message": message, "stopped": True}
+    assert turn.events[-1].kind == engine.DONE
     rows = await stored(session.pk)
     assert [(m.role, m.content, m.stopped) for m in rows][-1] == ("assistant", partial, True)
     # The upstream HTTP call was closed, not left to run to its end.
@@ -192,9 +193,7 @@ async def test_past_the_bound_a_rest_caller_gets_busy_in_the_game_body(
     await held
 
 
-async def test_past_the_bound_a_socket_gets_an_info_frame_and_nothing_starts(
-    session, settings
-):
+async def test_past_the_bound_a_socket_gets_an_info_frame_and_nothing_starts(session, settings):
     settings.AI_TURNS_MAX_CONCURRENT = 0
     async with socket(f"/ws?sessionId={session.pk}") as ws:
         await ws.send_json_to({"action": "user_message", "content": "Anyone?"})

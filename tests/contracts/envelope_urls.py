@@ -16,8 +16,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from config.api.base import AssistantApiView, GameApiView, MovieApiView
-from config.api.errors import NotFoundError
 from config.urls import urlpatterns as project_urlpatterns
+from core.errors import NotFoundError
 
 # Must never reach a client: it stands for a stack trace or internal detail.
 SECRET = "probe-internal-detail-3f9a"

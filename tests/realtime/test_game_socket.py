@@ -482,7 +482,7 @@ async def test_frame_over_the_limit_is_refused(sid):
 
 
 async def test_content_over_32_kib_is_refused_and_nothing_stored(sid):
-    assert settings.GAME_MESSAGE_MAX_BYTES == CONTENT_LIMIT
+    assert settings.MESSAGE_MAX_BYTES == CONTENT_LIMIT
     # Sizes count UTF-8 bytes, not characters: "éé " is 5 bytes in 3 characters.
     at_limit = "éé " * 6553 + "abc"
     over = at_limit + "d"
