@@ -248,8 +248,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Two "role" choice sets (game log, chat messages): name the chat's apart.
-    "ENUM_NAME_OVERRIDES": {"ChatMessageRoleEnum": "chats.models.MessageRole"},
 }
 
 # CORS opens exactly family A's paths (config/families.py decides which those are).
@@ -269,18 +267,26 @@ CORS_ALLOW_HEADERS = ["content-type", "authorization"]
 # The anonymous identity's session cookie (its own name, apart from the admin's sessionid).
 ASSISTANT_SESSION_COOKIE_NAME = os.environ.get("ASSISTANT_SESSION_COOKIE_NAME", "chat-session")
 ASSISTANT_SESSION_AGE = int(os.environ.get("ASSISTANT_SESSION_DAYS", 365)) * 24 * 60 * 60
-CHAT_MESSAGE_MAX_BYTES = 32 * 1024
 # Family C: the keys a character chat's state may hold, and the longest value.
 CHAT_STATE_KEYS = tuple(
     env_list("CHAT_STATE_KEYS", ["胸部", "下体", "衣服", "姿势", "情绪", "环境"])
 )
 CHAT_STATE_VALUE_MAX_CHARS = 2000
+# Models a streamed chat request may name (`model`); any other name is served by the default
+# dialogue model, as CONTRACTS.md says. Comma-separated.
+ASSISTANT_MODELS = tuple(env_list("ASSISTANT_MODELS", []))
+# With Redis, a chat reply's events are kept this long so another process can resume it.
+CHAT_REPLAY_TTL = int(os.environ.get("CHAT_REPLAY_TTL", 600))
+CHAT_REPLAY_PREFIX = os.environ.get("CHAT_REPLAY_PREFIX", "aistory:turn")
+# A comment line every this many seconds keeps proxies from closing a silent SSE stream.
+SSE_KEEP_ALIVE_SECONDS = float(os.environ.get("SSE_KEEP_ALIVE_SECONDS", 15))
 
 # --- Family G (game server) -----------------------------------------------------------------
 # Off for the embedded demo; production sets GAME_REQUIRE_AUTH=1 to demand a token on every
 # G route.
 GAME_REQUIRE_AUTH = env_bool("GAME_REQUIRE_AUTH", False)
-GAME_MESSAGE_MAX_BYTES = 32 * 1024
+# The largest text a client may send as one message, in UTF-8 bytes (every family).
+MESSAGE_MAX_BYTES = 32 * 1024
 GAME_WS_FRAME_MAX_BYTES = 2 * 1024 * 1024
 GAME_IMAGE_PROMPT_MAX_CHARS = 4000
 
