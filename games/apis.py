@@ -15,6 +15,7 @@ from config.api.params import body_input, path_int_id, query_input
 from config.api.schema import GAME_ERRORS, GAME_ERRORS_WITH_CONFLICT
 from games import selectors, services
 from games.serializers import (
+    OK,
     CheckpointInput,
     CheckpointOutput,
     GameOutput,
@@ -34,8 +35,6 @@ from games.serializers import (
     SessionOutput,
     SessionStartInput,
     SessionStartOutput,
-    history_rows_json,
-    message_rows_json,
 )
 
 # --- Sessions --------------------------------------------------------------------------------
@@ -69,7 +68,7 @@ class SessionEndApi(GameApiView):
     def post(self, request):
         data = body_input(SessionEndInput, request)
         services.session_end(session_id=data["sessionId"], actor=actor_or_none(request.user))
-        return Response({"ok": True})
+        return Response(OkOutput(OK).data)
 
 
 class SessionDetailApi(GameApiView):
@@ -146,7 +145,7 @@ class GameTitleDetailApi(GameApiView):
     def delete(self, request, title_id: str):
         title = selectors.game_title_get(title_id=path_int_id(title_id, "Game title"))
         services.game_title_delete(title=title)
-        return Response({"ok": True})
+        return Response(OkOutput(OK).data)
 
 
 class GameTitleOfGameApi(GameApiView):
@@ -185,7 +184,7 @@ class GameTitleOfGameApi(GameApiView):
     )
     def delete(self, request, game_id: str):
         services.game_title_detach(game_id=path_int_id(game_id, "Game"))
-        return Response({"ok": True})
+        return Response(OkOutput(OK).data)
 
 
 # --- Progress --------------------------------------------------------------------------------
@@ -245,7 +244,7 @@ class MessageListCreateApi(GameApiView):
         messages = selectors.message_list(
             session_id=query["sessionId"], after_id=query.get("afterId")
         )
-        return Response(message_rows_json(messages))
+        return Response(MessageOutput(messages, many=True).data)
 
     @extend_schema(
         tags=["game: messages"],
@@ -262,7 +261,7 @@ class MessageListCreateApi(GameApiView):
             type=data.get("type", ""),
             actor=actor_or_none(request.user),
         )
-        return Response({"id": message.pk}, status=201)
+        return Response(IdOutput(message).data, status=201)
 
 
 class HistoryApi(GameApiView):
@@ -274,11 +273,4 @@ class HistoryApi(GameApiView):
     )
     def get(self, request, game_id: str):
         messages = selectors.history_list(game_id=path_int_id(game_id, "Game"))
-        return Response(
-            {
-                "success": True,
-                "data": history_rows_json(messages),
-                "total": len(messages),
-                "source": "database",
-            }
-        )
+        return Response(HistoryOutput(messages).data)

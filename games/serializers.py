@@ -17,21 +17,26 @@ from config.api.fields import (
     user_ref_out,
 )
 from core.times import iso_utc
-from games.models import MessageRole, MessageType
+from games.models import MessageRole, MessageType, image_url
 
 SCENARIO_KEYS = ("hook", "role", "mission")
 JSON_VALUE_MAX_CHARS = 32 * 1024
 
 
 class OmitNoneMixin:
-    """Drop optional keys whose value is None, as the seed marks them with `?`."""
+    """Drop optional keys the seed marks with `?`: those named in `omit_if_none` when their
+    value is None, those in `omit_if_empty` when it is empty ("" or None)."""
 
     omit_if_none: tuple[str, ...] = ()
+    omit_if_empty: tuple[str, ...] = ()
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
         for key in self.omit_if_none:
             if data.get(key) is None:
+                data.pop(key, None)
+        for key in self.omit_if_empty:
+            if not data.get(key):
                 data.pop(key, None)
         return data
 
@@ -61,7 +66,12 @@ class SessionStartOutput(serializers.Serializer):
 
 
 class OkOutput(serializers.Serializer):
-    ok = serializers.BooleanField(default=True)
+    """The action was done."""
+
+    ok = serializers.BooleanField()
+
+
+OK = {"ok": True}  # what OkOutput renders: `OkOutput(OK).data`
 
 
 class SessionOutput(serializers.Serializer):
@@ -123,6 +133,8 @@ class GameTitleInput(serializers.Serializer):
 
 
 class GameTitleOutput(OmitNoneMixin, serializers.Serializer):
+    """A catalogue title; `scenario` only when it has one."""
+
     omit_if_none = ("scenario",)
 
     id = serializers.IntegerField()
@@ -172,6 +184,8 @@ class CheckpointOutput(serializers.Serializer):
 
 
 class ProgressOutput(OmitNoneMixin, serializers.Serializer):
+    """A session's story progress; `lastMessageId` only once it is set."""
+
     omit_if_none = ("lastMessageId",)
 
     sessionId = serializers.CharField(source="session_id")
@@ -212,64 +226,61 @@ class MessageCreateInput(serializers.Serializer):
 
 
 class IdOutput(serializers.Serializer):
-    id = serializers.IntegerField()
+    """The id of what was created."""
+
+    id = serializers.IntegerField(source="pk")
 
 
-def message_rows_json(rows: list[dict]) -> list[dict]:
-    """Render `selectors.message_list` rows; the shape `MessageOutput` documents."""
-    out = []
-    for row in rows:
-        item = {"id": row["id"], "role": row["role"], "content": row["content"]}
-        if row["type"]:
-            item["type"] = row["type"]
-        item["createdAt"] = iso_utc(row["created_at"])
-        out.append(item)
-    return out
+@extend_schema_field(OpenApiTypes.STR)
+class ImageUrlField(serializers.Field):
+    """A generated image's URL on this server, from its id (null when there is none)."""
+
+    def to_representation(self, value):
+        return image_url(value)
 
 
-def history_rows_json(rows: list[dict]) -> list[dict]:
-    """Render `selectors.history_list` rows; the shape `HistoryItemOutput` documents."""
-    return [
-        {
-            "content": row["content"],
-            "game_id": row["game_id"],
-            "image_url": f"/api/ai/images/{row['image_id']}" if row["image_id"] else None,
-            "role": row["role"],
-            "sequence_number": row["sequence_number"],
-            "timestamp": iso_utc(row["created_at"]),
-        }
-        for row in rows
-    ]
+class MessageOutput(OmitNoneMixin, serializers.Serializer):
+    """A message of a session's log; `type` only when it has one."""
 
+    # Renders the rows of `selectors.message_list` (or Message instances).
+    omit_if_empty = ("type",)
 
-class MessageOutput(serializers.Serializer):
     id = serializers.IntegerField()
     role = serializers.CharField()
     content = serializers.CharField()
     type = serializers.CharField(required=False)
     createdAt = IsoDateTimeField(source="created_at")
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        if not data.get("type"):
-            data.pop("type", None)
-        return data
-
 
 class HistoryItemOutput(serializers.Serializer):
+    """A message of a game's history."""
+
+    # Renders the rows of `selectors.history_list` (or Message instances).
     content = serializers.CharField()
     game_id = serializers.IntegerField()
-    image_url = serializers.CharField(allow_null=True, help_text="Served by this server")
+    image_url = ImageUrlField(source="image_id", allow_null=True, help_text="Served by this server")
     role = serializers.CharField()
     sequence_number = serializers.IntegerField()
     timestamp = IsoDateTimeField(source="created_at")
 
 
 class HistoryOutput(serializers.Serializer):
-    success = serializers.BooleanField()
-    data = HistoryItemOutput(many=True)
-    total = serializers.IntegerField()
-    source = serializers.CharField()
+    """Every message of every session of a game, in `sequence_number` order."""
+
+    # The instance is the list of `selectors.history_list` rows: `HistoryOutput(rows).data`.
+    success = serializers.SerializerMethodField()
+    data = HistoryItemOutput(many=True, source="*")
+    total = serializers.SerializerMethodField()
+    source = serializers.SerializerMethodField()
+
+    def get_success(self, rows) -> bool:
+        return True
+
+    def get_total(self, rows) -> int:
+        return len(rows)
+
+    def get_source(self, rows) -> str:
+        return "database"
 
 
 def _check_json_size(value, name: str) -> None:
