@@ -4,6 +4,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The Vercel AI SDK client the tests drive (tests/js), installed from its lock file when npm
+# is there; without npm those tests skip, or fail when CI is set (tests/js_client/conftest.py).
+JS_DIR := tests/js
+JS_STAMP := $(JS_DIR)/node_modules/.installed
+JS_SETUP := $(if $(shell command -v npm 2>/dev/null),$(JS_STAMP))
 
 .PHONY: setup run test lint format bench clean
 
@@ -18,12 +23,16 @@ $(STAMP): requirements.txt
 
 setup: $(STAMP)
 
+$(JS_STAMP): $(JS_DIR)/package-lock.json $(JS_DIR)/package.json
+	cd $(JS_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) -m daphne -b $(HOST) -p $(PORT) config.asgi:application
 
-test: setup
+test: setup $(JS_SETUP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
@@ -39,4 +48,4 @@ bench: setup
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache .ruff_cache
+	rm -rf $(VENV) .local .pytest_cache .ruff_cache $(JS_DIR)/node_modules
