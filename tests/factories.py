@@ -6,6 +6,8 @@ import factory
 
 from accounts.models import User
 from characters.models import Character
+from chats.models import Chat
+from chats.models import Message as ChatMessage
 from games.models import Game, GameSession, GameTitle, Message, Progress
 
 
@@ -86,3 +88,26 @@ def message_for(session: GameSession, role: str = "user", content: str = "hello"
     with transaction.atomic():
         locked = services.session_get_active_for_update(session_id=str(session.pk), actor=None)
         return services.message_append(session=locked, role=role, content=content)
+
+
+class ChatFactory(factory.django.DjangoModelFactory):
+    """A chat of an anonymous identity, or of `owner` when one is given."""
+
+    class Meta:
+        model = Chat
+
+    title = factory.Sequence(lambda n: f"Chat {n}")
+    owner = None
+    anon_id = factory.Maybe(
+        "owner", yes_declaration="", no_declaration=factory.Sequence(lambda n: f"anon-{n:024x}")
+    )
+
+
+class ChatMessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChatMessage
+
+    chat = factory.SubFactory(ChatFactory)
+    client_id = factory.Sequence(lambda n: f"msg-{n}")
+    role = "user"
+    content = "Hello there"

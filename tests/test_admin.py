@@ -8,7 +8,12 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from tests.factories import GameSessionFactory, GameTitleFactory, message_for
+from tests.factories import (
+    ChatMessageFactory,
+    GameSessionFactory,
+    GameTitleFactory,
+    message_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +25,8 @@ MODELS = [
     "games.progress",
     "games.message",
     "characters.character",
+    "chats.chat",
+    "chats.message",
 ]
 
 
@@ -36,6 +43,7 @@ def content():
     session = GameSessionFactory()
     message_for(session, content="The gate creaks open.")
     GameTitleFactory(title="Harbour of Lights")
+    ChatMessageFactory(chat__title="At the gate", content="Open the gate, please.")
     return session
 
 

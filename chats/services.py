@@ -1,0 +1,201 @@
+"""Writers of chats and their messages (families A and C).
+
+Messages are upserted by their client id inside a transaction that first touches the chat
+row: that row lock serialises writers of one chat (PostgreSQL; SQLite serialises every
+writer), so two saves of one id update one row instead of failing on the unique constraint.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from characters.models import Character
+from chats.errors import ChatContentTooLarge, ChatNotFound, InvalidChatInput, InvalidChatState
+from chats.models import TITLE_MAX_CHARS, Chat, Message, MessageRole
+from chats.selectors import CHAT_NOT_FOUND, chat_messages_prefetch, parse_chat_id
+from core.limits import content_size_check
+
+if TYPE_CHECKING:
+    from chats.identity import Identity
+
+
+def new_client_id() -> str:
+    """A server-made message id, e.g. "msg-3f9a0c1d2b4e5a6b7c8d"."""
+    return f"msg-{secrets.token_hex(10)}"
+
+
+def title_from(text: str) -> str:
+    """A one-line title: whitespace collapsed, at most TITLE_MAX_CHARS characters."""
+    return " ".join(text.split())[:TITLE_MAX_CHARS].rstrip()
+
+
+def message_content_check(content: str) -> None:
+    content_size_check(content, error=ChatContentTooLarge)
+
+
+def _chat_touch(chat_pk: uuid.UUID) -> None:
+    """Bump the chat's updated_at, locking its row until the transaction ends."""
+    if not Chat.objects.filter(pk=chat_pk).update(updated_at=timezone.now()):
+        raise ChatNotFound(CHAT_NOT_FOUND)
+
+
+def chat_create(*, identity: Identity, prompt: str | None, character_id: int | None) -> Chat:
+    """Create a chat for `identity`, with its first messages (returned prefetched).
+
+    With a character, the chat starts with the character's cached opening line as an
+    assistant message (no model call; none when the character has no opening line). A
+    prompt is stored after it as the user message. Title: the prompt, else the character's
+    name.
+    """
+    if prompt is not None:
+        message_content_check(prompt)
+    character = None
+    if character_id is not None:
+        character = Character.objects.filter(pk=character_id).only("name", "opening_line").first()
+        if character is None:
+            raise InvalidChatInput(f"characterId: character {character_id} not found")
+    title = title_from(prompt or "") or (title_from(character.name) if character else "")
+    with transaction.atomic():
+        chat = Chat.objects.create(
+            title=title,
+            owner=identity.user,
+            anon_id="" if identity.user is not None else identity.anon_id,
+            character=character,
+        )
+        if character is not None and character.opening_line.strip():
+            Message.objects.create(
+                chat=chat,
+                client_id=new_client_id(),
+                role=MessageRole.ASSISTANT,
+                content=character.opening_line,
+            )
+        if prompt is not None:
+            Message.objects.create(
+                chat=chat, client_id=new_client_id(), role=MessageRole.USER, content=prompt
+            )
+    return chat_messages_prefetch(chat)
+
+
+def chat_title_set(*, chat: Chat, title: str) -> Chat:
+    """Rename the chat (whitespace collapsed, capped like a created title)."""
+    chat.title = title_from(title)
+    if not chat.title:
+        raise InvalidChatInput("Missing title")
+    chat.save(update_fields=["title", "updated_at"])
+    return chat
+
+
+def chat_delete(*, chat: Chat) -> Chat:
+    """Delete the chat and, by cascade, its messages; the instance keeps its fields."""
+    Chat.objects.filter(pk=chat.pk).delete()
+    return chat
+
+
+def message_save(
+    chat: Chat,
+    client_id: str | None,
+    role: str,
+    content: str,
+    *,
+    stopped: bool | None = None,
+    state_snapshot: dict | None = None,
+) -> Message:
+    """Save a message sent by a client, upserting by `client_id` (a new `msg-…` when None).
+
+    Saving an id again updates its role and content; `stopped` and `state_snapshot` change
+    only when given. Content over the size limit is refused; a model's reply is stored with
+    `reply_store`, which has no such limit.
+    """
+    if role not in MessageRole.values:
+        raise InvalidChatInput(f"role: Must be one of {', '.join(MessageRole.values)}")
+    message_content_check(content)
+    defaults: dict = {"role": role, "content": content}
+    if stopped is not None:
+        defaults["stopped"] = stopped
+    if state_snapshot is not None:
+        defaults["state_snapshot"] = state_snapshot
+    create_defaults = {"stopped": False, "state_snapshot": None, **defaults}
+    with transaction.atomic():
+        _chat_touch(chat.pk)
+        message, _ = Message.objects.update_or_create(
+            chat_id=chat.pk,
+            client_id=client_id or new_client_id(),
+            defaults=defaults,
+            create_defaults=create_defaults,
+        )
+    return message
+
+
+def reply_store(
+    chat_id: uuid.UUID | str,
+    client_id: str,
+    content: str,
+    stopped: bool = False,
+    state_snapshot: dict | None = None,
+) -> Message:
+    """Store a model's reply as the chat's assistant message `client_id` (upsert).
+
+    The turn calls it with the id it announced, so a later `POST …/messages` with that id
+    updates this row. ChatNotFound when the chat was deleted meanwhile.
+    """
+    fields = {
+        "role": MessageRole.ASSISTANT,
+        "content": content,
+        "stopped": stopped,
+        "state_snapshot": state_snapshot,
+    }
+    chat_pk = parse_chat_id(chat_id)
+    with transaction.atomic():
+        _chat_touch(chat_pk)
+        message, _ = Message.objects.update_or_create(
+            chat_id=chat_pk, client_id=client_id, defaults=fields
+        )
+    return message
+
+
+def chat_state_check(update: object) -> dict:
+    """A state update: a non-empty object of allowed keys (CHAT_STATE_KEYS) to strings."""
+    if not isinstance(update, dict) or not update:
+        raise InvalidChatState("state_update: Must be a non-empty object")
+    allowed = tuple(settings.CHAT_STATE_KEYS)
+    unknown = sorted(str(key) for key in set(update) - set(allowed))
+    if unknown:
+        raise InvalidChatState(
+            f"state_update: Unknown key(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}"
+        )
+    limit = settings.CHAT_STATE_VALUE_MAX_CHARS
+    for key, value in update.items():
+        if not isinstance(value, str):
+            raise InvalidChatState(f"state_update.{key}: Must be a string")
+        if len(value) > limit:
+            raise InvalidChatState(
+                f"state_update.{key}: Ensure this value has at most {limit} characters"
+            )
+    return update
+
+
+def chat_state_merge(chat: Chat, update: dict) -> Chat:
+    """Merge `update` into the chat's state (all or nothing) and stamp state_updated_at.
+
+    Keys keep the order of CHAT_STATE_KEYS. Returns `chat` with its state refreshed.
+    """
+    chat_state_check(update)
+    allowed = tuple(settings.CHAT_STATE_KEYS)
+    with transaction.atomic():
+        try:
+            locked = Chat.objects.select_for_update().only("state").get(pk=chat.pk)
+        except Chat.DoesNotExist:
+            raise ChatNotFound(CHAT_NOT_FOUND) from None
+        merged = {**(locked.state or {}), **update}
+        ordered = {key: merged[key] for key in allowed if key in merged}
+        ordered.update((key, value) for key, value in merged.items() if key not in ordered)
+        now = timezone.now()
+        Chat.objects.filter(pk=chat.pk).update(state=ordered, state_updated_at=now, updated_at=now)
+    chat.state, chat.state_updated_at, chat.updated_at = ordered, now, now
+    return chat
