@@ -1,14 +1,46 @@
-"""Family A routes. The chat routes arrive with the assistant-chat issue."""
+"""Family A routes (seed 004) and family C's chat state (seed 002).
+
+Views translate: resolve the caller's identity, parse the body, call one selector or service,
+render. Errors are raised and rendered as `{"statusCode", "statusMessage"}`. The chat detail
+and messages views are async (adrf): the detail class also serves the streamed reply
+(`POST /api/chats/{id}`), and a user message of a character chat runs an AI turn.
+"""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from asgiref.sync import sync_to_async
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from config.api.base import AssistantApiView
-from config.api.schema import ASSISTANT_SIMPLE_ERRORS
+from chats import selectors, services
+from chats.identity import (
+    achat_identity,
+    chat_identity,
+    cross_site_cookie_attributes,
+    identity_cookie_set,
+)
+from chats.models import MessageRole
+from chats.serializers import (
+    ChatCreateInput,
+    ChatDetailOutput,
+    ChatMessageInput,
+    ChatMessageOutput,
+    ChatOutput,
+    ChatStateInput,
+    ChatStateOutput,
+    ChatUpdateInput,
+    chat_input,
+)
+from config.api.base import AssistantApiView, AsyncAssistantApiView
+from config.api.schema import ASSISTANT_ERRORS, ASSISTANT_SIMPLE_ERRORS
 
 APP_INIT_COOKIE = "app-init"
+CHAT_ERRORS = {**ASSISTANT_ERRORS, **ASSISTANT_SIMPLE_ERRORS}
+CHAT_ID = OpenApiParameter(
+    "chat_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The chat's id"
+)
+INVALID_MESSAGE = "Invalid message data"
 
 
 class PingApi(AssistantApiView):
@@ -31,9 +63,8 @@ class PingApi(AssistantApiView):
             APP_INIT_COOKIE,
             "1",
             max_age=60 * 60 * 24 * 365,
-            samesite="None",
-            secure=request.is_secure(),
             httponly=False,
+            **cross_site_cookie_attributes(request),
         )
         return response
 
@@ -54,3 +85,133 @@ class HealthApi(AssistantApiView):
     )
     def get(self, request):
         return Response("running")
+
+
+class ChatListApi(AssistantApiView):
+    @extend_schema(
+        tags=["assistant"],
+        responses={200: ChatOutput(many=True), **CHAT_ERRORS},
+        summary="The caller's chats, newest first",
+    )
+    def get(self, request):
+        identity = chat_identity(request, create=False)
+        chats = selectors.chat_list_for(identity)
+        return Response(ChatOutput(chats, many=True).data)
+
+    @extend_schema(
+        tags=["assistant"],
+        request=ChatCreateInput,
+        responses={201: ChatDetailOutput, **CHAT_ERRORS},
+        summary="Create a chat (and, without a token, the caller's cookie identity)",
+    )
+    def post(self, request):
+        data = chat_input(ChatCreateInput, request)
+        identity = chat_identity(request, create=True)
+        chat = services.chat_create(
+            identity=identity, prompt=data["prompt"], character_id=data.get("characterId")
+        )
+        response = Response(ChatDetailOutput(chat).data, status=201)
+        identity_cookie_set(response, request, identity)
+        return response
+
+
+class ChatDetailApi(AsyncAssistantApiView):
+    @extend_schema(
+        tags=["assistant"],
+        parameters=[CHAT_ID],
+        responses={200: ChatDetailOutput, **CHAT_ERRORS},
+        summary="A chat with all its messages, oldest first",
+    )
+    async def get(self, request, chat_id: str):
+        identity = await achat_identity(request, create=False)
+        chat = await sync_to_async(selectors.chat_get_with_messages)(identity, chat_id)
+        return Response(ChatDetailOutput(chat).data)
+
+    @extend_schema(
+        tags=["assistant"],
+        parameters=[CHAT_ID],
+        request=ChatUpdateInput,
+        responses={200: ChatOutput, **CHAT_ERRORS},
+        summary="Rename a chat (the title comes from `title`, else `content`)",
+    )
+    async def put(self, request, chat_id: str):
+        identity = await achat_identity(request, create=False)
+        chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
+        data = await sync_to_async(chat_input)(ChatUpdateInput, request)
+        chat = await sync_to_async(services.chat_title_set)(chat=chat, title=data["title"])
+        return Response(ChatOutput(chat).data)
+
+    @extend_schema(
+        tags=["assistant"],
+        parameters=[CHAT_ID],
+        responses={200: ChatOutput, **CHAT_ERRORS},
+        summary="Delete a chat and its messages; answers the deleted chat",
+    )
+    async def delete(self, request, chat_id: str):
+        identity = await achat_identity(request, create=False)
+        chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
+        chat = await sync_to_async(services.chat_delete)(chat=chat)
+        return Response(ChatOutput(chat).data)
+
+
+class ChatMessagesApi(AsyncAssistantApiView):
+    @extend_schema(
+        tags=["assistant"],
+        parameters=[CHAT_ID],
+        request=ChatMessageInput,
+        responses={200: ChatMessageOutput, **CHAT_ERRORS},
+        summary="Save a message; saving a client id again updates it",
+    )
+    async def post(self, request, chat_id: str):
+        identity = await achat_identity(request, create=False)
+        chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
+        data = await sync_to_async(chat_input)(ChatMessageInput, request, prefix=INVALID_MESSAGE)
+        if (
+            chat.character_id is not None
+            and data["role"] == MessageRole.USER
+            and not data.get("id")
+        ):
+            return await self.character_turn(request, chat, data)
+        message = await sync_to_async(services.message_save)(
+            chat, data.get("id"), data["role"], data["content"]
+        )
+        return Response(ChatMessageOutput(message).data)
+
+    async def character_turn(self, request, chat, data: dict) -> Response:
+        """A user line of a character chat (family C): the seam for the AI turn.
+
+        For now it saves the message as family A does.
+        """
+        message = await sync_to_async(services.message_save)(
+            chat, None, data["role"], data["content"]
+        )
+        return Response(ChatMessageOutput(message).data)
+
+
+class ChatStateApi(AssistantApiView):
+    """Family C's chat state, on A's path: A's identity rules and error body."""
+
+    @extend_schema(
+        tags=["character chat"],
+        parameters=[CHAT_ID],
+        responses={200: ChatStateOutput, **CHAT_ERRORS},
+        summary="The chat's state (updated_at is null until first set)",
+    )
+    def get(self, request, chat_id: str):
+        identity = chat_identity(request, create=False)
+        chat = selectors.chat_get_for(identity, chat_id)
+        return Response(ChatStateOutput(chat).data)
+
+    @extend_schema(
+        tags=["character chat"],
+        parameters=[CHAT_ID],
+        request=ChatStateInput,
+        responses={200: ChatStateOutput, **CHAT_ERRORS},
+        summary="Merge state_update into the chat's state (unknown keys change nothing)",
+    )
+    def post(self, request, chat_id: str):
+        identity = chat_identity(request, create=False)
+        chat = selectors.chat_get_for(identity, chat_id)
+        data = chat_input(ChatStateInput, request)
+        chat = services.chat_state_merge(chat, data.get("state_update"))
+        return Response(ChatStateOutput(chat).data)

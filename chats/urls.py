@@ -5,4 +5,9 @@ from chats import apis
 urlpatterns = [
     path("ping", apis.PingApi.as_view(), name="ping"),
     path("health", apis.HealthApi.as_view(), name="health"),
+    path("chats", apis.ChatListApi.as_view(), name="chat-list"),
+    # str, not uuid: a malformed id reaches the view and answers "Chat not found".
+    path("chats/<str:chat_id>", apis.ChatDetailApi.as_view(), name="chat-detail"),
+    path("chats/<str:chat_id>/messages", apis.ChatMessagesApi.as_view(), name="chat-messages"),
+    path("chats/<str:chat_id>/state", apis.ChatStateApi.as_view(), name="chat-state"),
 ]

@@ -29,7 +29,14 @@ G_ROUTES = {
     "/api/ai/images/{image_id}": {"get"},
 }
 M_ROUTES = {"/api/auth/login": {"post"}, "/api/auth/refresh": {"post"}}
-A_ROUTES = {"/api/ping": {"get"}, "/api/health": {"get"}}
+A_ROUTES = {
+    "/api/ping": {"get"},
+    "/api/health": {"get"},
+    "/api/chats": {"get", "post"},
+    "/api/chats/{chat_id}": {"get", "put", "delete"},
+    "/api/chats/{chat_id}/messages": {"post"},
+    "/api/chats/{chat_id}/state": {"get", "post"},
+}
 
 
 @pytest.fixture(scope="module")

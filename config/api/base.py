@@ -67,3 +67,8 @@ class MovieApiView(FamilyApiView):
 
 class AsyncGameApiView(AsyncAPIView, GameApiView):
     """Family G for routes that wait on a model: async handlers, G's policies and envelope."""
+
+
+class AsyncAssistantApiView(AsyncAPIView, AssistantApiView):
+    """Family A for routes that wait (a chat's detail and its streamed reply): async handlers,
+    A's policies and envelope. adrf runs a class's handlers all sync or all async."""
