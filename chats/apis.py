@@ -9,11 +9,18 @@ and messages views are async (adrf): the detail class also serves the streamed r
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from chats import selectors, services
+from chats import ai_services, engine, replay, selectors, services, sse
+from chats.ai_serializers import (
+    CharacterTurnOutput,
+    CharacterTurnPartialOutput,
+    ChatStreamInput,
+    StreamStopOutput,
+)
 from chats.identity import (
     achat_identity,
     chat_identity,
@@ -153,14 +160,91 @@ class ChatDetailApi(AsyncAssistantApiView):
         chat = await sync_to_async(services.chat_delete)(chat=chat)
         return Response(ChatOutput(chat).data)
 
+    @extend_schema(
+        tags=["assistant"],
+        parameters=[CHAT_ID],
+        request=ChatStreamInput,
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description=(
+                    'Server-Sent Events: `event: <type>` + `data: {"type": <type>, ...}` '
+                    "parts (start, text-start, text-delta, text-end, reasoning-*, error, "
+                    "finish), then `data: [DONE]`"
+                ),
+            ),
+            409: OpenApiResponse(description="A reply of this chat is already in flight"),
+            **CHAT_ERRORS,
+        },
+        summary="Stream the assistant's reply (AI SDK UI message stream)",
+        operation_id="chats_stream",
+    )
+    async def post(self, request, chat_id: str):
+        identity = await achat_identity(request, create=False)
+        chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
+        data = await sync_to_async(chat_input)(ChatStreamInput, request, prefix="Invalid messages")
+        last = ai_services.user_message_of(data["messages"])
+        turn, _ = await ai_services.reply_start(
+            chat=chat, user_id=last.get("id"), user_content=last["text"], model=data.get("model")
+        )
+        return sse.sse_response(turn.subscribe())
+
+
+class ChatStreamApi(AsyncAssistantApiView):
+    """Resume or stop a chat's reply in flight (the AI SDK's resume convention)."""
+
+    @extend_schema(
+        tags=["assistant"],
+        parameters=[CHAT_ID],
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(
+                OpenApiTypes.STR, description="The reply in flight, replayed from its start"
+            ),
+            204: OpenApiResponse(description="No reply of this chat is in flight"),
+            **CHAT_ERRORS,
+        },
+        summary="Resume the reply in flight",
+    )
+    async def get(self, request, chat_id: str):
+        identity = await achat_identity(request, create=False)
+        chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
+        key = ai_services.turn_key(chat.pk)
+        turn = engine.in_flight(key)
+        if turn is not None:
+            return sse.sse_response(turn.subscribe())
+        if await replay.in_flight_elsewhere(key):
+            return sse.sse_response(replay.read(key))
+        return HttpResponse(status=204)
+
+    @extend_schema(
+        tags=["assistant"],
+        parameters=[CHAT_ID],
+        responses={200: StreamStopOutput, **CHAT_ERRORS},
+        summary="Stop the reply in flight (what was generated is stored, marked stopped)",
+    )
+    async def delete(self, request, chat_id: str):
+        identity = await achat_identity(request, create=False)
+        chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
+        stopped = await ai_services.reply_stop(chat=chat)
+        return Response(StreamStopOutput({"stopped": stopped}).data)
+
 
 class ChatMessagesApi(AsyncAssistantApiView):
     @extend_schema(
         tags=["assistant"],
         parameters=[CHAT_ID],
         request=ChatMessageInput,
-        responses={200: ChatMessageOutput, **CHAT_ERRORS},
+        responses={
+            200: ChatMessageOutput,
+            207: CharacterTurnPartialOutput,
+            **CHAT_ERRORS,
+        },
         summary="Save a message; saving a client id again updates it",
+        description=(
+            "A `user` message without an id in a character chat runs the character's turn "
+            "and answers `{message, ai_response, state_snapshot}` (schema: CharacterTurn), "
+            "or 207 with `state_error` when only the state extraction failed."
+        ),
     )
     async def post(self, request, chat_id: str):
         identity = await achat_identity(request, create=False)
@@ -178,14 +262,16 @@ class ChatMessagesApi(AsyncAssistantApiView):
         return Response(ChatMessageOutput(message).data)
 
     async def character_turn(self, request, chat, data: dict) -> Response:
-        """A user line of a character chat (family C): the seam for the AI turn.
-
-        For now it saves the message as family A does.
-        """
-        message = await sync_to_async(services.message_save)(
-            chat, None, data["role"], data["content"]
-        )
-        return Response(ChatMessageOutput(message).data)
+        """A user line of a character chat (family C): the character replies, then the state
+        is extracted and merged. 207 when only the extraction failed (reply kept, state
+        unchanged)."""
+        user_message, outcome = await ai_services.character_turn(chat=chat, content=data["content"])
+        answer = {"message": user_message, "reply": outcome.message}
+        if "state_error" in outcome.extras:
+            answer["state_error"] = {"message": outcome.extras["state_error"]}
+            return Response(CharacterTurnPartialOutput(answer).data, status=207)
+        answer["state"] = outcome.extras["state"]
+        return Response(CharacterTurnOutput(answer).data)
 
 
 class ChatStateApi(AssistantApiView):

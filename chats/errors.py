@@ -1,6 +1,12 @@
 """Errors of the chat domain."""
 
-from core.errors import AccessDenied, NotFoundError, PayloadTooLarge, ValidationFailed
+from core.errors import (
+    AccessDenied,
+    ConflictError,
+    NotFoundError,
+    PayloadTooLarge,
+    ValidationFailed,
+)
 
 
 class ChatNotFound(NotFoundError):
@@ -21,3 +27,7 @@ class InvalidChatState(ValidationFailed):
 
 class ChatContentTooLarge(PayloadTooLarge):
     pass
+
+
+class ReplyInFlight(ConflictError):
+    """The chat's previous reply is still being generated (resume or stop it)."""

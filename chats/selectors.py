@@ -75,3 +75,11 @@ def chat_history(chat: Chat | uuid.UUID | str) -> list[dict]:
         .order_by("created_at", "pk")
         .values("role", "content")
     )
+
+
+def chat_for_turn(chat_id: object) -> Chat:
+    """A chat with its character, for a turn's prompt (ChatNotFound once deleted)."""
+    try:
+        return Chat.objects.select_related("character").get(pk=parse_chat_id(chat_id))
+    except Chat.DoesNotExist:
+        raise ChatNotFound(CHAT_NOT_FOUND) from None

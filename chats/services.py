@@ -199,3 +199,13 @@ def chat_state_merge(chat: Chat, update: dict) -> Chat:
         Chat.objects.filter(pk=chat.pk).update(state=ordered, state_updated_at=now, updated_at=now)
     chat.state, chat.state_updated_at, chat.updated_at = ordered, now, now
     return chat
+
+
+def user_line_store(*, chat: Chat, client_id: str | None, content: str) -> Message:
+    """Store a turn's user line, unless a message with its id is already stored (a client
+    that sends the whole conversation again, as the AI SDK does, must not rewrite it)."""
+    if client_id:
+        existing = Message.objects.filter(chat_id=chat.pk, client_id=client_id).first()
+        if existing is not None:
+            return existing
+    return message_save(chat, client_id, MessageRole.USER, content)

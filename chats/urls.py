@@ -9,5 +9,6 @@ urlpatterns = [
     # str, not uuid: a malformed id reaches the view and answers "Chat not found".
     path("chats/<str:chat_id>", apis.ChatDetailApi.as_view(), name="chat-detail"),
     path("chats/<str:chat_id>/messages", apis.ChatMessagesApi.as_view(), name="chat-messages"),
+    path("chats/<str:chat_id>/stream", apis.ChatStreamApi.as_view(), name="chat-stream"),
     path("chats/<str:chat_id>/state", apis.ChatStateApi.as_view(), name="chat-state"),
 ]

@@ -1,0 +1,176 @@
+"""AI turns of chats (families A and C): async services over the one turn engine.
+
+- `reply_start` runs family A's streamed reply: it stores the request's last user message,
+  answers from the chat's stored history, and stores the reply under the id the stream
+  announces. The transport (SSE) only renders the turn's events.
+- `character_turn` runs family C's turn: the character's reply, then the state extraction
+  (structured output) merged into the chat's state. If only the extraction fails, the reply
+  is kept and the state is unchanged.
+Writes go through `services`, reads through `selectors`; nothing waits on the model inside a
+transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import transaction
+
+from ai import client as ai
+from chats import engine, prompts, replay, selectors, services
+from chats.errors import ReplyInFlight
+from chats.models import Chat, Message, MessageRole
+from core.errors import DomainError
+
+logger = logging.getLogger("chats")
+
+
+def turn_key(chat_id) -> str:
+    """The engine's name for a chat's conversation."""
+    return f"chat.{chat_id}"
+
+
+def model_for(requested: str | None) -> str | None:
+    """The model that serves a request: the asked one when it is on ASSISTANT_MODELS, else
+    the configured default (None)."""
+    if requested and requested in settings.ASSISTANT_MODELS:
+        return requested
+    return None
+
+
+@dataclass
+class ChatReply(engine.BaseHooks):
+    """A chat's part of a turn: its prompt and history, its reply row, and the replay log
+    that lets another process resume the stream."""
+
+    chat_id: str
+    user_id: str | None
+    user_content: str | None
+    model: str | None = None
+    task: str = "dialogue"
+    reply_id: str = ""
+    state_before: dict = field(default_factory=dict)
+    user_message: Message | None = None
+    log: replay.ReplayLog | None = None
+
+    async def prepare(self) -> engine.TurnPlan:
+        plan = await database_sync_to_async(self._prepare)()
+        self.log = replay.log_for(turn_key(self.chat_id))
+        if self.log is not None:
+            await self.log.begin()
+        return plan
+
+    def _prepare(self) -> engine.TurnPlan:
+        with transaction.atomic():
+            chat = selectors.chat_for_turn(self.chat_id)
+            if self.user_content is not None:
+                self.user_message = services.user_line_store(
+                    chat=chat, client_id=self.user_id, content=self.user_content
+                )
+            history = selectors.chat_history(chat.pk)
+        self.state_before = dict(chat.state or {})
+        self.reply_id = services.new_client_id()
+        system_prompt = prompts.character_system_prompt(chat.character, self.state_before)
+        return engine.TurnPlan(
+            system_prompt=system_prompt,
+            history=history,
+            reply_id=self.reply_id,
+            model=self.model,
+        )
+
+    async def persist(self, text: str, *, reply_id: str, stopped: bool) -> Message:
+        return await database_sync_to_async(services.reply_store)(
+            self.chat_id,
+            reply_id,
+            text,
+            stopped=stopped,
+            state_snapshot=self.state_before or None,
+        )
+
+    async def on_event(self, event: engine.TurnEvent) -> None:
+        if self.log is None:
+            return
+        stop_asked = await self.log.append(event)
+        if stop_asked:
+            turn = engine.in_flight(turn_key(self.chat_id))
+            if turn is not None:
+                turn.stop()
+
+
+@dataclass
+class CharacterReply(ChatReply):
+    """Family C: after the reply, extract the scene's new state and merge it."""
+
+    async def after_saved(self, message: Message, emit) -> dict:
+        keys = tuple(settings.CHAT_STATE_KEYS)
+        try:
+            extracted = await ai.structured(
+                task="extraction",
+                messages=prompts.extraction_messages(
+                    state=self.state_before,
+                    user_line=self.user_content or "",
+                    reply=message.content,
+                ),
+                schema=prompts.extraction_schema(keys),
+                name="chat_state",
+            )
+            update = {k: v for k, v in extracted.items() if k in keys and isinstance(v, str) and v}
+            chat = await database_sync_to_async(_state_merge)(self.chat_id, update)
+        except DomainError as exc:
+            logger.warning("State extraction failed for chat %s: %s", self.chat_id, exc.message)
+            await emit(engine.ERROR, code=str(exc.code), message=exc.message, stage="state")
+            return {"state_error": exc.message}
+        await emit(engine.STATE, state=chat.state)
+        return {"state": chat.state}
+
+
+def _state_merge(chat_id: str, update: dict) -> Chat:
+    chat = selectors.chat_for_turn(chat_id)
+    if not update:
+        return chat
+    return services.chat_state_merge(chat, update)
+
+
+async def reply_start(
+    *, chat: Chat, user_id: str | None, user_content: str | None, model: str | None
+) -> tuple[engine.Turn, ChatReply]:
+    """Start the chat's streamed reply (one at a time per chat: 409 while one runs)."""
+    key = turn_key(chat.pk)
+    if engine.in_flight(key) is not None or await replay.in_flight_elsewhere(key):
+        raise ReplyInFlight("A reply is already being generated for this chat")
+    hooks_class = CharacterReply if chat.character_id else ChatReply
+    hooks = hooks_class(
+        chat_id=str(chat.pk),
+        user_id=user_id,
+        user_content=user_content,
+        model=model_for(model),
+    )
+    return await engine.start(key=key, hooks=hooks), hooks
+
+
+async def character_turn(*, chat: Chat, content: str) -> tuple[Message, engine.TurnOutcome]:
+    """A user line of a character chat: store it, reply, extract the state. Returns the
+    stored user message and the turn's outcome (extras hold `state` or `state_error`)."""
+    turn, hooks = await reply_start(chat=chat, user_id=None, user_content=content, model=None)
+    outcome = await turn.result()
+    return hooks.user_message, outcome
+
+
+async def reply_stop(*, chat: Chat) -> bool:
+    """Stop the chat's reply in flight (here, or through the replay log in another
+    process); what was generated is stored, marked as stopped."""
+    turn = engine.in_flight(turn_key(chat.pk))
+    if turn is not None:
+        return turn.stop()
+    return await replay.request_stop(turn_key(chat.pk))
+
+
+def user_message_of(messages: list[dict]) -> dict:
+    """The request's last `user` message, as `{id, content}`."""
+    for item in reversed(messages):
+        if item["role"] == MessageRole.USER:
+            return item
+    raise DomainError("messages: Must contain a user message")

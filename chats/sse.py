@@ -1,0 +1,126 @@
+"""The SSE transport of chat turns: the engine's events as AI SDK UI-message-stream parts.
+
+Each part is an `event: <type>` line and a `data: <json>` line whose JSON carries the same
+`"type"`, so a client that reads `event:` names (the seed's) and a Vercel AI SDK `useChat`
+client (which reads `data:` only) read one stream. The stream ends with `data: [DONE]`.
+While the model is silent, a comment line keeps proxies from closing the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+
+from chats import engine
+
+HEADERS = {
+    "Cache-Control": "no-cache, no-transform",
+    "X-Accel-Buffering": "no",
+    "x-vercel-ai-ui-message-stream": "v1",
+}
+KEEP_ALIVE = b": keep-alive\n\n"
+END = b"data: [DONE]\n\n"
+
+
+def part(kind: str, **fields) -> bytes:
+    payload = json.dumps({"type": kind, **fields}, ensure_ascii=False, separators=(",", ":"))
+    return f"event: {kind}\ndata: {payload}\n\n".encode()
+
+
+class PartWriter:
+    """Turns engine events into parts; opens and closes text and reasoning blocks."""
+
+    def __init__(self) -> None:
+        self.block: str | None = None  # "text" or "reasoning"
+        self.block_id = ""
+        self.count = 0
+
+    def _switch(self, kind: str) -> list[bytes]:
+        out = []
+        if self.block == kind:
+            return out
+        out.extend(self._close())
+        self.count += 1
+        self.block = kind
+        self.block_id = f"{kind[:4]}-{self.count}"
+        out.append(part(f"{kind}-start", id=self.block_id))
+        return out
+
+    def _close(self) -> list[bytes]:
+        if self.block is None:
+            return []
+        closing = part(f"{self.block}-end", id=self.block_id)
+        self.block = None
+        return [closing]
+
+    def render(self, event: engine.TurnEvent) -> list[bytes]:
+        data = event.data
+        if event.kind == engine.STARTED:
+            return [part("start", messageId=data["reply_id"])]
+        if event.kind == engine.DELTA:
+            return [*self._switch("text"), part("text-delta", id=self.block_id, delta=data["text"])]
+        if event.kind == engine.REASONING:
+            return [
+                *self._switch("reasoning"),
+                part("reasoning-delta", id=self.block_id, delta=data["text"]),
+            ]
+        if event.kind == engine.SAVED:
+            return self._close()
+        if event.kind == engine.STATE:
+            return [part("data-state", data=data["state"])]
+        if event.kind == engine.ERROR:
+            return [*self._close(), part("error", errorText=data["message"])]
+        if event.kind == engine.DONE:
+            return [*self._close(), part("finish"), END]
+        return []
+
+
+async def stream_parts(events: AsyncIterator[engine.TurnEvent]) -> AsyncIterator[bytes]:
+    """The SSE body of a turn's events, with keep-alive comments while nothing comes.
+
+    Leaving early (the client went away) only stops this reader; the turn goes on.
+    """
+    writer = PartWriter()
+    iterator = aiter(events)
+    pending: asyncio.Task | None = None
+    finished = False
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(iterator))
+            done, _ = await asyncio.wait({pending}, timeout=settings.SSE_KEEP_ALIVE_SECONDS)
+            if not done:
+                yield KEEP_ALIVE
+                continue
+            try:
+                event = pending.result()
+            except StopAsyncIteration:
+                break
+            finally:
+                pending = None
+            chunk = b"".join(writer.render(event))
+            if chunk:
+                yield chunk
+            if event.kind == engine.DONE:
+                finished = True
+                break
+        if not finished:
+            # The log ended without `done` (a process died mid-turn): say so, never cut.
+            yield part("error", errorText="The reply was interrupted; please retry")
+            yield END
+    finally:
+        if pending is not None:
+            pending.cancel()
+
+
+def sse_response(events: AsyncIterator[engine.TurnEvent]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        stream_parts(events), content_type="text/event-stream; charset=utf-8"
+    )
+    for name, value in HEADERS.items():
+        response[name] = value
+    return response
