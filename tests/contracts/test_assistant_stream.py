@@ -411,3 +411,36 @@ async def test_with_redis_another_process_can_resume_and_stop_the_reply(http, se
     reply = (await messages_of(chat["id"]))[-1]
     assert (reply.client_id, reply.stopped, reply.content) == (message_id, True, text.strip())
     assert not await replay.in_flight_elsewhere(key)
+
+
+async def test_a_slow_model_gets_keep_alive_comments_between_parts(http, settings, fake_openai):
+    settings.SSE_KEEP_ALIVE_SECONDS = 0.05
+    fake_openai.slow_stream("slow but sure", interval=0.3)
+    chat = await new_chat(http)
+    response = await http.post(
+        f"/api/chats/{chat['id']}", json={"messages": [{"role": "user", "content": "Take time"}]}
+    )
+    assert response.status_code == 200
+    assert response.text.count(": keep-alive\n\n") >= 3
+    _, text = assert_stream(parse_sse(response.text))
+    assert text == "slow but sure"
+
+
+async def test_a_model_failure_mid_stream_ends_with_an_error_part_never_a_silent_cut(
+    http, fake_openai
+):
+    fake_openai.cut_stream(2, text="one two three four")
+    chat = await new_chat(http)
+    response = await http.post(
+        f"/api/chats/{chat['id']}", json={"messages": [{"role": "user", "content": "Go"}]}
+    )
+    assert response.status_code == 200
+    parts = parse_sse(response.text)
+    kinds = [event for event, _ in parts]
+    assert kinds[0] == "start"
+    assert kinds[-3:] == ["error", "finish", ""] and parts[-1] == ("", "[DONE]")
+    error = parts[-3][1]
+    assert set(error) == {"type", "errorText"} and error["errorText"].strip()
+    assert "text-end" in kinds and kinds.index("text-end") < kinds.index("error")
+    rows = await messages_of(chat["id"])
+    assert [m.role for m in rows] == ["user", "user"]  # no half reply stored
