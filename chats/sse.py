@@ -72,6 +72,9 @@ class PartWriter:
             return self._close()
         if event.kind == engine.STATE:
             return [part("data-state", data=data["state"])]
+        if event.kind == engine.ERROR and data.get("stage") == "state":
+            # The reply is complete and stored; only the state extraction failed.
+            return [part("data-state-error", data={"message": data["message"]})]
         if event.kind == engine.ERROR:
             return [*self._close(), part("error", errorText=data["message"])]
         if event.kind == engine.DONE:

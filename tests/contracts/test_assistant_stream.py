@@ -444,3 +444,34 @@ async def test_a_model_failure_mid_stream_ends_with_an_error_part_never_a_silent
     assert "text-end" in kinds and kinds.index("text-end") < kinds.index("error")
     rows = await messages_of(chat["id"])
     assert [m.role for m in rows] == ["user", "user"]  # no half reply stored
+
+
+async def test_a_streamed_character_chat_sends_the_new_state_as_a_data_part(http, character):
+    chat = (await http.post("/api/chats", json={"characterId": character.pk})).json()
+    response = await http.post(
+        f"/api/chats/{chat['id']}", json={"messages": [{"role": "user", "content": "I wave"}]}
+    )
+    assert response.status_code == 200
+    parts = parse_sse(response.text)
+    kinds = [event for event, _ in parts]
+    assert kinds[-4:] == ["text-end", "data-state", "finish", ""]
+    state = parts[-3][1]["data"]
+    stored = await database_sync_to_async(Chat.objects.get)(pk=chat["id"])
+    assert state == stored.state and state
+
+
+async def test_a_failed_extraction_in_a_stream_is_a_data_part_not_an_error(
+    http, character, fake_openai
+):
+    chat = (await http.post("/api/chats", json={"characterId": character.pk})).json()
+    fake_openai.queue_chat("A quiet nod.")
+    fake_openai.queue_structured("not json")
+    fake_openai.queue_structured("not json either")
+    response = await http.post(
+        f"/api/chats/{chat['id']}", json={"messages": [{"role": "user", "content": "Hi"}]}
+    )
+    parts = parse_sse(response.text)
+    kinds = [event for event, _ in parts]
+    assert "error" not in kinds
+    assert kinds[-4:] == ["text-end", "data-state-error", "finish", ""]
+    assert parts[-3][1]["data"]["message"]
