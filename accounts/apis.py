@@ -1,4 +1,6 @@
-"""Login and token refresh, answered in the movie platform's (M) shape."""
+"""Login and token refresh, answered in the movie platform's (M) shape: the M renderer adds
+`"success": true`, and the M tier limit counts them per client address besides the login
+throttle."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from config.api.throttles import LoginRateThrottle
 class LoginApi(MovieApiView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [LoginRateThrottle]
+    throttle_classes = [*MovieApiView.throttle_classes, LoginRateThrottle]
 
     @extend_schema(
         tags=["auth"],
@@ -35,19 +37,14 @@ class LoginApi(MovieApiView):
         data.is_valid(raise_exception=True)
         user, pair = services.user_login(**data.validated_data)
         return Response(
-            {
-                "success": True,
-                "token": pair.access,
-                "refreshToken": pair.refresh,
-                "user": UserOutput(user).data,
-            }
+            {"token": pair.access, "refreshToken": pair.refresh, "user": UserOutput(user).data}
         )
 
 
 class RefreshApi(MovieApiView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [LoginRateThrottle]
+    throttle_classes = [*MovieApiView.throttle_classes, LoginRateThrottle]
 
     @extend_schema(
         tags=["auth"],
@@ -59,4 +56,4 @@ class RefreshApi(MovieApiView):
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
         pair = services.token_refresh(**data.validated_data)
-        return Response({"success": True, "token": pair.access, "refreshToken": pair.refresh})
+        return Response({"token": pair.access, "refreshToken": pair.refresh})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from adrf.views import APIView as AsyncAPIView
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -14,8 +15,11 @@ from config.api.errors import (
     game_exception_handler,
     movie_exception_handler,
 )
+from config.api.movie import movie_response_headers
+from config.api.pagination import MoviePagination
 from config.api.permissions import Authenticated, GameAccess
-from config.api.throttles import AssistantRateThrottle, GameRateThrottle
+from config.api.renderers import MovieJSONRenderer
+from config.api.throttles import AssistantRateThrottle, GameRateThrottle, MovieTierThrottle
 
 
 class FamilyApiView(APIView):
@@ -54,15 +58,53 @@ class AssistantApiView(FamilyApiView):
 
 
 class MovieApiView(FamilyApiView):
-    """Family M: Bearer JWT required, `{"success": false, "error": {...}}` envelope."""
+    """Family M: Bearer JWT required; `"success": true` added to every success body by the
+    renderer (views return their payload only), `{"success": false, "error": {...}}` for
+    errors; `X-Request-ID` and the tier's `X-RateLimit-*` headers on every answer.
+
+    DRF authenticates, checks permissions, then throttles. M counts every request, a refused
+    one included, so this view authenticates first, counts the request (anonymous when the
+    token is bad), and only then raises the authentication error or checks permissions.
+    """
 
     family = "M"
+    renderer_classes = [MovieJSONRenderer]
     authentication_classes = [BearerJWTAuthentication]
     permission_classes = [Authenticated]
-    throttle_classes = []
+    throttle_classes = [MovieTierThrottle]
+    pagination_class = MoviePagination
 
     def get_exception_handler(self):
         return movie_exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        neg = self.perform_content_negotiation(request)
+        request.accepted_renderer, request.accepted_media_type = neg
+        version, scheme = self.determine_version(request, *args, **kwargs)
+        request.version, request.versioning_scheme = version, scheme
+        auth_error = None
+        try:
+            self.perform_authentication(request)
+        except APIException as exc:
+            auth_error = exc
+        self.check_throttles(request)
+        if auth_error is not None:
+            raise auth_error
+        self.check_permissions(request)
+
+    def paginate(self, queryset, request):
+        """(items of the requested page, the seed's pagination object)."""
+        return self.pagination_class().paginate(queryset, request)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        movie_response_headers(request, response)
+        return response
+
+
+class AsyncMovieApiView(AsyncAPIView, MovieApiView):
+    """Family M for routes that wait on a model: async handlers, M's policies and envelope."""
 
 
 class AsyncGameApiView(AsyncAPIView, GameApiView):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ from django.utils import timezone
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from config.api.request_id import new_request_id, request_id_for
 from config.families import ASSISTANT, GAME, MOVIE, family_for_path
 from core.errors import DomainError, ErrorCode, ServiceUnavailable
 
@@ -197,40 +197,44 @@ def _detail_text(detail: Any) -> str:
 # --- Family bodies ------------------------------------------------------------------------------
 
 
-def game_body(error: ApiError) -> dict:
+def game_body(error: ApiError, request=None) -> dict:
     """Family G (and C on /api/characters): `{"error": "<message>"}`."""
     return {"error": error.message}
 
 
-def assistant_body(error: ApiError) -> dict:
+def assistant_body(error: ApiError, request=None) -> dict:
     """Family A (and C on /api/chats): `{"statusCode", "statusMessage"}`."""
     return {"statusCode": error.status, "statusMessage": error.message}
 
 
-def movie_body(error: ApiError) -> dict:
-    """Family M: the seed's `{success: false, error: {code, message, details}, ...}`."""
+def movie_body(error: ApiError, request=None) -> dict:
+    """Family M: the seed's `{success: false, error: {code, message, details}, ...}`.
+
+    `requestId` is the request's own id (the one sent back as X-Request-ID); without a request
+    a fresh one is made.
+    """
     return {
         "success": False,
         "error": {"code": error.code, "message": error.message, "details": error.details},
-        "requestId": f"req-{uuid.uuid4().hex[:12]}",
+        "requestId": request_id_for(request) if request is not None else new_request_id(),
         "timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
     }
 
 
-FAMILY_BODIES: dict[str, Callable[[ApiError], dict]] = {
+FAMILY_BODIES: dict[str, Callable[..., dict]] = {
     GAME: game_body,
     ASSISTANT: assistant_body,
     MOVIE: movie_body,
 }
 
 
-def error_payload(family: str, error: ApiError) -> dict:
-    return FAMILY_BODIES[family](error)
+def error_payload(family: str, error: ApiError, request=None) -> dict:
+    return FAMILY_BODIES[family](error, request)
 
 
-def json_error(family: str, error: ApiError) -> JsonResponse:
+def json_error(family: str, error: ApiError, request=None) -> JsonResponse:
     """A plain Django JSON response for errors raised outside DRF views."""
-    response = JsonResponse(error_payload(family, error), status=error.status, safe=False)
+    response = JsonResponse(error_payload(family, error, request), status=error.status, safe=False)
     for name, value in error.headers.items():
         response[name] = value
     return response
@@ -241,7 +245,10 @@ def make_exception_handler(family: str) -> Callable[[Exception, dict], Response]
 
     def handler(exc: Exception, context: dict) -> Response:
         error = normalise(exc, family)
-        return Response(error_payload(family, error), status=error.status, headers=error.headers)
+        request = context.get("request")
+        return Response(
+            error_payload(family, error, request), status=error.status, headers=error.headers
+        )
 
     handler.__name__ = f"{family.lower()}_exception_handler"
     return handler

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from config.api.errors import ApiError, api_error, json_error, normalise
-from config.families import family_for_path
+from config.api.movie import movie_response_headers
+from config.api.throttles import movie_rate_state
+from config.families import MOVIE, family_for_path
 from core.errors import ErrorCode
 
 _MESSAGES = {
@@ -59,25 +61,32 @@ class ApiErrorEnvelopeMiddleware:
         family = family_for_path(request.path)
         if family is None:
             return self.get_response(request)
-        early = self._refuse_early(request, family)
-        if early is not None:
-            return early
-        return self._rewrap(family, self.get_response(request))
+        response = self._refuse_early(request, family)
+        if response is None:
+            response = self._rewrap(family, self.get_response(request), request)
+        if family == MOVIE:
+            _movie_headers_counting(request, response)
+        return response
 
     async def _acall(self, request: HttpRequest):
         family = family_for_path(request.path)
         if family is None:
             return await self.get_response(request)
-        early = self._refuse_early(request, family)
-        if early is not None:
-            return early
-        return self._rewrap(family, await self.get_response(request))
+        response = self._refuse_early(request, family)
+        if response is None:
+            response = self._rewrap(family, await self.get_response(request), request)
+        if family == MOVIE:
+            if movie_rate_state(request) is not None:
+                movie_response_headers(request, response)
+            else:
+                await sync_to_async(_movie_headers_counting)(request, response)
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception):
         family = family_for_path(request.path)
         if family is None:
             return None
-        return json_error(family, normalise(exception, family))
+        return json_error(family, normalise(exception, family), request)
 
     @staticmethod
     def _refuse_early(request: HttpRequest, family: str) -> HttpResponse | None:
@@ -91,11 +100,12 @@ class ApiErrorEnvelopeMiddleware:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and length > limit:
             message = f"Request body too large (limit {limit} bytes)"
-            return json_error(family, api_error(ErrorCode.PAYLOAD_TOO_LARGE, family, message))
+            error = api_error(ErrorCode.PAYLOAD_TOO_LARGE, family, message)
+            return json_error(family, error, request)
         return None
 
     @staticmethod
-    def _rewrap(family: str, response: HttpResponse) -> HttpResponse:
+    def _rewrap(family: str, response: HttpResponse, request=None) -> HttpResponse:
         if response.status_code < 400 or getattr(response, "streaming", False):
             return response
         if response.get("Content-Type", "").startswith("application/json"):
@@ -104,8 +114,28 @@ class ApiErrorEnvelopeMiddleware:
         error = ApiError(
             status, _CODES.get(status, "ERROR"), _MESSAGES.get(status, "Request failed")
         )
-        wrapped = json_error(family, error)
+        wrapped = json_error(family, error, request)
         for header in ("Allow", "Retry-After", "WWW-Authenticate"):
             if header in response:
                 wrapped[header] = response[header]
         return wrapped
+
+
+def _movie_headers_counting(request: HttpRequest, response: HttpResponse) -> None:
+    """M headers on any answer; one that no M view counted (an unknown route, a body refused
+    early) is counted here, against the Bearer token's user when it is valid."""
+    if movie_rate_state(request) is None and getattr(request, "_movie_user", None) is None:
+        request._movie_user = _bearer_user(request)
+    movie_response_headers(request, response, count=True)
+
+
+def _bearer_user(request: HttpRequest):
+    from rest_framework.exceptions import APIException
+
+    from config.api.authentication import BearerJWTAuthentication
+
+    try:
+        found = BearerJWTAuthentication().authenticate(request)
+    except APIException:
+        return None
+    return found[0] if found else None

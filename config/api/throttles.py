@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import time
+from dataclasses import dataclass
+
 from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
+from django.core.cache import cache
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 
 class FamilyRateThrottle(SimpleRateThrottle):
@@ -42,3 +47,118 @@ class LoginRateThrottle(FamilyRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+# --- Family M: per-tier hourly limits -------------------------------------------------------
+
+ANONYMOUS_TIER = "anonymous"
+RATE_STATE_ATTRIBUTE = "_movie_rate_state"
+
+
+@dataclass(frozen=True)
+class RateState:
+    """One counted request: the numbers the X-RateLimit-* headers report."""
+
+    limit: int
+    count: int
+    reset: int  # Unix seconds when the window ends
+    tier: str
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.count)
+
+    @property
+    def allowed(self) -> bool:
+        return self.count <= self.limit
+
+    def retry_after(self, now: float | None = None) -> int:
+        return max(1, math.ceil(self.reset - (time.time() if now is None else now)))
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+            "X-RateLimit-Tier": self.tier,
+        }
+
+
+def client_address(request) -> str:
+    """The caller's address: the socket peer (REMOTE_ADDR), or, behind TRUSTED_PROXY_COUNT
+    proxies, the address the outermost trusted proxy saw (that many entries from the right of
+    X-Forwarded-For). A client cannot forge it by sending its own X-Forwarded-For."""
+    meta = getattr(request, "META", {})
+    remote = meta.get("REMOTE_ADDR", "") or "unknown"
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies > 0 and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-min(proxies, len(hops))]
+    return remote
+
+
+def _caller(request) -> tuple[str, str]:
+    """(counter identity, tier) of the caller: the user when authenticated, else the address."""
+    user = getattr(request, "user", None) if hasattr(request, "_user") else None
+    if user is None:
+        user = getattr(getattr(request, "_request", request), "_movie_user", None)
+    if user is not None and getattr(user, "is_authenticated", False):
+        return f"user-{user.pk}", getattr(user, "tier", "free") or "free"
+    return f"addr-{client_address(getattr(request, '_request', request))}", ANONYMOUS_TIER
+
+
+def movie_rate_limit(tier: str) -> int:
+    limits = settings.MOVIE_RATE_LIMITS
+    return int(limits.get(tier, limits["free"]))
+
+
+def movie_rate_count(request) -> RateState:
+    """Count this request in the caller's fixed window, once per request, atomically.
+
+    The window is MOVIE_RATE_WINDOW seconds aligned to the epoch; its counter lives in the
+    shared cache under a key naming the window, created with `add` and bumped with `incr`
+    (Redis INCR in production), so concurrent requests on any number of processes never lose
+    a count. The state is kept on the request, so the middleware and the view count it once.
+    """
+    django_request = getattr(request, "_request", request)
+    state = getattr(django_request, RATE_STATE_ATTRIBUTE, None)
+    if state is not None:
+        return state
+    ident, tier = _caller(request)
+    window = settings.MOVIE_RATE_WINDOW
+    now = time.time()
+    start = int(now // window) * window
+    key = f"rl:m:{ident}:{start}"
+    count = None
+    for _ in range(3):
+        cache.add(key, 0, timeout=window + 60)
+        try:
+            count = cache.incr(key)
+            break
+        except ValueError:
+            # The key vanished between add and incr (evicted or expired): add it again.
+            continue
+    if count is None:
+        count = 1
+    state = RateState(limit=movie_rate_limit(tier), count=count, reset=start + window, tier=tier)
+    setattr(django_request, RATE_STATE_ATTRIBUTE, state)
+    return state
+
+
+def movie_rate_state(request) -> RateState | None:
+    return getattr(getattr(request, "_request", request), RATE_STATE_ATTRIBUTE, None)
+
+
+class MovieTierThrottle(BaseThrottle):
+    """Family M: MOVIE_RATE_LIMITS[tier] requests per MOVIE_RATE_WINDOW per user (free 100,
+    pro 1,000, enterprise 10,000 an hour); callers without a token are counted per client
+    address at the `anonymous` limit. Every request counts, refused ones included."""
+
+    def allow_request(self, request, view) -> bool:
+        self.state = movie_rate_count(request)
+        return self.state.allowed
+
+    def wait(self) -> float:
+        return float(self.state.retry_after())

@@ -298,6 +298,23 @@ THROTTLE_RATES = {
     "auth_login": os.environ.get("LOGIN_RATE", "20/min") or None,
 }
 
+# --- Family M (movie platform) --------------------------------------------------------------
+# Requests per window per user and tier (seed 003: 100 / 1,000 / 10,000 an hour); callers
+# without a valid token are counted per client address at the "anonymous" limit.
+MOVIE_RATE_WINDOW = int(os.environ.get("MOVIE_RATE_WINDOW", 3600))
+MOVIE_RATE_LIMITS = {
+    "anonymous": int(os.environ.get("MOVIE_RATE_LIMIT_ANONYMOUS", 100)),
+    "free": int(os.environ.get("MOVIE_RATE_LIMIT_FREE", 100)),
+    "pro": int(os.environ.get("MOVIE_RATE_LIMIT_PRO", 1000)),
+    "enterprise": int(os.environ.get("MOVIE_RATE_LIMIT_ENTERPRISE", 10000)),
+}
+# Reverse proxies in front of the server that append to X-Forwarded-For. 0 (the default):
+# the client address is the socket peer and X-Forwarded-For is ignored, since a client can
+# write anything there.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))
+# Projects a user may own per tier (seed 003: the free tier allows 3); None is unlimited.
+MOVIE_PROJECT_LIMITS = {"free": 3, "pro": None, "enterprise": None}
+
 # --- AI provider ---------------------------------------------------------------------------
 # With no AI_BASE_URL and no OPENAI_API_KEY the offline provider answers in-process. Each task
 # can point elsewhere with AI_<TASK>_BASE_URL / _API_KEY / _MODEL (TASK in AI_TASK_NAMES).
