@@ -475,3 +475,16 @@ async def test_a_failed_extraction_in_a_stream_is_a_data_part_not_an_error(
     assert "error" not in kinds
     assert kinds[-4:] == ["text-end", "data-state-error", "finish", ""]
     assert parts[-3][1]["data"]["message"]
+
+
+async def test_past_the_turn_bound_a_stream_request_is_503_busy_in_the_family_body(
+    http, settings
+):
+    settings.AI_TURNS_MAX_CONCURRENT = 0
+    chat = await new_chat(http)
+    response = await http.post(
+        f"/api/chats/{chat['id']}", json={"messages": [{"role": "user", "content": "Now"}]}
+    )
+    a_error(response, 503, "busy")
+    assert int(response.headers["retry-after"]) >= 1
+    assert len(await messages_of(chat["id"])) == 1  # nothing written
