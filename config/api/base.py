@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from adrf.views import APIView as AsyncAPIView
 from rest_framework.exceptions import APIException
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
@@ -17,6 +16,7 @@ from config.api.errors import (
 )
 from config.api.movie import movie_response_headers
 from config.api.pagination import MoviePagination
+from config.api.parsers import SafeJSONParser
 from config.api.permissions import Authenticated, GameAccess
 from config.api.renderers import MovieJSONRenderer
 from config.api.throttles import AssistantRateThrottle, GameRateThrottle, MovieTierThrottle
@@ -26,7 +26,7 @@ class FamilyApiView(APIView):
     """Shared policy: JSON in, JSON out; subclasses set auth, throttles and the envelope."""
 
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     family = "G"
 
     def get_exception_handler(self):

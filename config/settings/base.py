@@ -220,7 +220,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_THROTTLE_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.SafeJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "config.api.errors.fallback_exception_handler",
@@ -288,6 +288,8 @@ GAME_REQUIRE_AUTH = env_bool("GAME_REQUIRE_AUTH", False)
 # The largest text a client may send as one message, in UTF-8 bytes (every family).
 MESSAGE_MAX_BYTES = 32 * 1024
 GAME_WS_FRAME_MAX_BYTES = 2 * 1024 * 1024
+# Arrays and objects nest at most this deep in a JSON body or frame (config/api/parsers.py).
+JSON_MAX_DEPTH = int(os.environ.get("JSON_MAX_DEPTH", 64))
 GAME_IMAGE_PROMPT_MAX_CHARS = 4000
 
 # Per-family request rates (DRF rate strings); None switches a limit off.

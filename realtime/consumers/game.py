@@ -20,10 +20,15 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from rest_framework.exceptions import ValidationError
 
 from accounts.ownership import actor_or_none
+from config.api.errors import normalise
+from config.api.parsers import JsonInputError, json_parse
 from core.errors import DomainError
 from games import ai_services, selectors
+from games.ai_serializers import ImageInput
+from games.serializers import MessageCreateInput
 from realtime import publish
 
 logger = logging.getLogger(__name__)
@@ -32,6 +37,9 @@ CLOSE_BAD_TOKEN = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNKNOWN_SESSION = 4404
 CLOSE_SESSION_ENDED = 4409
+# The frame fields each action takes, checked by the REST route's serializer.
+FIELDS_LINE = ("role", "content")
+FIELDS_IMAGE = ("prompt", "size", "mime")
 
 
 @database_sync_to_async
@@ -107,9 +115,10 @@ class GameConsumer(AsyncWebsocketConsumer):
             )
             return
         try:
-            frame = json.loads(raw)
-        except (ValueError, TypeError):
-            await self.info("Invalid JSON frame")
+            frame = json_parse(raw or "")
+        except JsonInputError as exc:
+            # The REST parser's rules and words: depth, finite numbers, NUL and surrogates.
+            await self.info(str(exc) if exc.field else f"Invalid JSON frame: {exc.message}")
             return
         if not isinstance(frame, dict):
             await self.info("A frame must be a JSON object with an action")
@@ -125,23 +134,40 @@ class GameConsumer(AsyncWebsocketConsumer):
             return
         await handler(frame)
 
+    def _frame_input(self, serializer_class, frame: dict, fields: tuple[str, ...]) -> dict:
+        """Check the frame's `fields` with the REST route's own serializer, so the socket
+        refuses exactly what REST refuses, in the same words; raise ValidationError."""
+        data = {"sessionId": self.session_id}
+        data.update({name: frame[name] for name in fields if name in frame})
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
     async def on_user_message(self, frame: dict):
-        content = frame.get("content")
-        if not isinstance(content, str) or not content.strip():
-            await self.info("user_message needs a non-empty string content")
+        # POST /api/messages checks a user line; a line of blanks is no turn to answer.
+        try:
+            data = self._frame_input(MessageCreateInput, {**frame, "role": "user"}, FIELDS_LINE)
+            if not data["content"].strip():
+                raise ValidationError({"content": ["This field may not be blank."]})
+        except ValidationError as exc:
+            await self.info(normalise(exc).message)
             return
-        self._spawn(self._user_turn(content))
+        self._spawn(self._user_turn(data["content"]))
 
     async def on_image(self, frame: dict):
-        prompt = frame.get("prompt")
-        size = frame.get("size", "512x512")
-        mime = frame.get("mime", "image/png")
+        # POST /api/ai/image's serializer, then the service's own check, as on that route.
         try:
-            ai_services.image_request_check(prompt=prompt, size=size, mime=mime)
+            data = self._frame_input(ImageInput, frame, FIELDS_IMAGE)
+            ai_services.image_request_check(
+                prompt=data["prompt"], size=data["size"], mime=data["mime"]
+            )
+        except ValidationError as exc:
+            await self.info(normalise(exc).message)
+            return
         except DomainError as exc:
             await self.info(exc.message)
             return
-        self._spawn(self._image_turn(prompt, size, mime))
+        self._spawn(self._image_turn(data["prompt"], data["size"], data["mime"]))
 
     async def on_typing(self, frame: dict):
         value = frame.get("value")
