@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -41,6 +43,12 @@ TITLES = [
 ]
 
 
+# Keys user data cannot take: game 1 is the demo's, and sessions get random (version 4) UUIDs,
+# never this one.
+DEMO_GAME_ID = 1
+DEMO_SESSION_ID = uuid.UUID("00000000-0000-0000-0000-00000000de30")
+
+
 class Command(BaseCommand):
     help = "Create demo users, game titles, a game with a character and a session (idempotent)."
 
@@ -62,12 +70,9 @@ class Command(BaseCommand):
             User.objects.create_superuser(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, name="Demo Admin")
         if not User.objects.filter(email=DEMO_PLAYER_EMAIL).exists():
             User.objects.create_user(DEMO_PLAYER_EMAIL, DEMO_PLAYER_PASSWORD, name="Demo Player")
-        titles = []
-        for data in TITLES:
-            title, _ = GameTitle.objects.get_or_create(title=data["title"], defaults=data)
-            titles.append(title)
+        titles = [self._title(data) for data in TITLES]
         game, _ = Game.objects.get_or_create(
-            pk=1,
+            pk=DEMO_GAME_ID,
             defaults={
                 "title": titles[0].title,
                 "genre": titles[0].genre,
@@ -75,23 +80,39 @@ class Command(BaseCommand):
                 "game_title": titles[0],
             },
         )
-        character, _ = Character.objects.get_or_create(
-            game=game,
-            name="Wren",
-            defaults={
-                "user_ref": "1",
-                "character_class": "ranger",
-                "level": 2,
-                "stats": {**default_stats(), "dexterity": 14},
-                "inventory": ["rope", "lantern oil"],
-                "health": {"current": 40, "max": 40},
-            },
-        )
-        if not GameSession.objects.filter(game=game).exists():
-            session = GameSession.objects.create(game=game, user_ref="1", character=character)
+        # The demo session has a fixed UUID (the server makes every other one at random), and
+        # Wren is that session's character: no lookup by name, which players share.
+        session = GameSession.objects.filter(pk=DEMO_SESSION_ID).first()
+        if session is None:
+            session = GameSession.objects.create(
+                pk=DEMO_SESSION_ID, game=game, user_ref="1", character=self._character(game)
+            )
             Progress.objects.create(session=session)
-        session = GameSession.objects.filter(game=game).order_by("started_at").first()
+        elif session.character is None:  # a player deleted Wren: bring her back
+            session.character = self._character(game)
+            session.save(update_fields=["character"])
+        character = session.character
         self.stdout.write(
             f"Demo data ready: game {game.pk}, character {character.pk}, session {session.pk}; "
             f"admin {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD} (local use only)"
+        )
+
+    @staticmethod
+    def _title(data: dict) -> GameTitle:
+        """The demo title of that name: the oldest one, since players may add a title of the
+        same name (the catalogue allows it); created when there is none."""
+        title = GameTitle.objects.filter(title=data["title"]).order_by("pk").first()
+        return title or GameTitle.objects.create(**data)
+
+    @staticmethod
+    def _character(game: Game) -> Character:
+        return Character.objects.create(
+            game=game,
+            name="Wren",
+            user_ref="1",
+            character_class="ranger",
+            level=2,
+            stats={**default_stats(), "dexterity": 14},
+            inventory=["rope", "lantern oil"],
+            health={"current": 40, "max": 40},
         )
