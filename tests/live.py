@@ -1,7 +1,9 @@
 """The real ASGI application served by daphne in a process of its own, for clients that need
 a real socket (the Vercel AI SDK in Node, httpx streaming, dropped connections).
 
-The server is a fresh `python -m daphne` process, not a fork of the test process: a fork
+The server is a fresh `python -m config.serve` process (daphne with the project's WebSocket
+limits, as `make run` starts it; `server_module="daphne"` gives plain daphne), not a fork of
+the test process: a fork
 would inherit the test run's open database connections and pool, event loops and threads.
 It runs `tests.live_settings` (the test settings) on the test run's database, whose name is
 known only once pytest-django has created it, and inherits the environment, so with
@@ -34,13 +36,23 @@ APPLICATION_NAME = "aistory-live-server"
 # Seconds between the offline provider's words: a reply takes about a second, long enough
 # to drop the stream after its first parts and resume it while the reply is in flight.
 OFFLINE_DELAY = 0.02
+# What `make run` serves with: daphne's command line with the project's WebSocket limits.
+SERVER_MODULE = "config.serve"
 
 
 class LiveServer:
     """One daphne process serving `config.asgi:application` on 127.0.0.1."""
 
-    def __init__(self, *, db_name: str, log_path: Path, offline_delay: float = OFFLINE_DELAY):
+    def __init__(
+        self,
+        *,
+        db_name: str,
+        log_path: Path,
+        offline_delay: float = OFFLINE_DELAY,
+        server_module: str = SERVER_MODULE,
+    ):
         self.db_name = db_name
+        self.server_module = server_module
         self.log_path = log_path
         self.offline_delay = offline_delay
         self.process: subprocess.Popen | None = None
@@ -59,7 +71,7 @@ class LiveServer:
             "LIVE_SERVER_APPLICATION_NAME": APPLICATION_NAME,
             "PYTHONUNBUFFERED": "1",
         }
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0"]
+        command = [sys.executable, "-m", self.server_module, "-b", "127.0.0.1", "-p", "0"]
         command.append("config.asgi:application")
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
