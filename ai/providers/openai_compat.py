@@ -5,10 +5,13 @@ exponential backoff (`max_retries`); what still fails becomes an AI domain error
 from __future__ import annotations
 
 import base64
+import email.utils
 import io
 import json
 import logging
+import math
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import openai
 from PIL import Image
@@ -19,6 +22,32 @@ from ai.types import ChatMessage, GeneratedImage, ReasoningText
 logger = logging.getLogger("ai")
 
 
+# The most a provider's own Retry-After may ask our clients to wait, in seconds.
+RETRY_AFTER_MAX = 60
+
+
+def _provider_retry_after(exc: openai.APIStatusError, *, default: int) -> int:
+    """The provider's wait (`retry-after-ms`, or `Retry-After` in seconds or as an HTTP date),
+    rounded up and capped at RETRY_AFTER_MAX; `default` when it sent none that parses."""
+    headers = exc.response.headers
+    seconds = None
+    try:
+        if headers.get("retry-after-ms"):
+            seconds = float(headers["retry-after-ms"]) / 1000
+        elif headers.get("retry-after"):
+            value = headers["retry-after"].strip()
+            try:
+                seconds = float(value)
+            except ValueError:
+                when = email.utils.parsedate_to_datetime(value)
+                seconds = (when - datetime.now(UTC)).total_seconds()
+    except (TypeError, ValueError, OverflowError):
+        seconds = None
+    if seconds is None or not math.isfinite(seconds):
+        return default
+    return min(RETRY_AFTER_MAX, max(1, math.ceil(seconds)))
+
+
 def _translate(exc: Exception) -> Exception:
     """Map an SDK exception to AIUnavailable (retry later) or AIServiceError (bad answer)."""
     if isinstance(exc, openai.APITimeoutError):
@@ -26,7 +55,10 @@ def _translate(exc: Exception) -> Exception:
     if isinstance(exc, openai.APIConnectionError):
         return AIUnavailable("The AI model could not be reached; please retry", retry_after=5)
     if isinstance(exc, openai.RateLimitError):
-        return AIUnavailable("The AI model is rate limited; please retry shortly", retry_after=20)
+        return AIUnavailable(
+            "The AI model is rate limited; please retry shortly",
+            retry_after=_provider_retry_after(exc, default=20),
+        )
     if isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:
         return AIUnavailable(
             f"The AI model failed (HTTP {exc.status_code}); please retry", retry_after=5
