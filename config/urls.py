@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/auth/", include("accounts.urls")),
+    path("api/v1/", include("projects.urls")),
     path("api/", include("games.urls")),
     path("api/", include("characters.urls")),
     path("api/", include("chats.urls")),

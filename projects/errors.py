@@ -27,3 +27,7 @@ class DuplicateInvitation(ConflictError):
 
 class InvitationNotFound(NotFoundError):
     pass
+
+
+class InvitationClosed(ConflictError):
+    """The invitation was accepted, revoked or has expired."""

@@ -69,6 +69,8 @@ class Project(models.Model):
     # the order they were completed. Names come from projects.workflow.WORKFLOW_STEPS.
     current_step = models.CharField(max_length=64, blank=True, default="")
     completed_steps = models.JSONField(default=list, blank=True)
+    # len(completed_steps), kept beside it so lists can sort by progress in the database.
+    completed_count = models.PositiveSmallIntegerField(default=0, db_index=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

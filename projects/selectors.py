@@ -11,10 +11,29 @@ from __future__ import annotations
 
 from typing import Literal
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.utils import timezone
 
 from projects.errors import ProjectAccessDenied, ProjectNotFound
-from projects.models import Collaborator, CollaboratorRole, Invitation, Project
+from projects.models import (
+    Collaborator,
+    CollaboratorRole,
+    Invitation,
+    InvitationStatus,
+    Project,
+)
+from projects.related import with_related_counts, with_related_items
 
 Role = Literal["owner", "collaborator", "viewer"]
 WRITE_ROLES: frozenset[str] = frozenset({"owner", CollaboratorRole.COLLABORATOR})
@@ -73,7 +92,7 @@ def project_get_for(user, project_id: str, *, write: bool = False, queryset=None
     project = qs.filter(pk=str(project_id)).first() if project_id else None
     if project is None:
         raise ProjectNotFound(f"Project {project_id} not found")
-    project_check_access(user, project, write=write)
+    project.caller_role = project_check_access(user, project, write=write)
     return project
 
 
@@ -103,3 +122,81 @@ def projects_owned_count(user) -> int:
 
 def invitation_get(invitation_id: str) -> Invitation | None:
     return Invitation.objects.select_related("project").filter(pk=str(invitation_id)).first()
+
+
+# --- Lists and details ------------------------------------------------------------------------
+
+SORT_FIELDS = {
+    "title": "title",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "progress": "completed_count",
+}
+DEFAULT_SORT = "created_at"
+
+
+def _with_caller_role(queryset: QuerySet[Project], user) -> QuerySet[Project]:
+    """Annotate `caller_role`: "owner", or the caller's collaborator role."""
+    collaborator_role = Collaborator.objects.filter(
+        project=OuterRef("pk"), user_id=_user_id(user)
+    ).values("role")[:1]
+    return queryset.annotate(
+        caller_role=Case(
+            When(owner_id=_user_id(user), then=Value("owner")),
+            default=Subquery(collaborator_role),
+            output_field=CharField(),
+        )
+    )
+
+
+def project_list(
+    *,
+    user,
+    status: str | None = None,
+    genre: str | None = None,
+    search: str | None = None,
+    sort: str | None = None,
+    order: str | None = None,
+) -> QuerySet[Project]:
+    """The projects `user` may read, filtered and ordered, with their counts and the caller's
+    role annotated (one query per page, plus the count)."""
+    qs = projects_readable_by(user)
+    if status:
+        qs = qs.filter(status=status)
+    if genre:
+        qs = qs.filter(genre__iexact=genre.strip())
+    if search and search.strip():
+        term = search.strip()
+        qs = qs.filter(Q(title__icontains=term) | Q(description__icontains=term))
+    field = SORT_FIELDS[sort or DEFAULT_SORT]
+    prefix = "" if order == "asc" else "-"
+    qs = qs.select_related("owner").order_by(f"{prefix}{field}", f"{prefix}pk")
+    return with_related_counts(_with_caller_role(qs, user))
+
+
+def project_detail_for(user, project_id: str, *, write: bool = False) -> Project:
+    """One project with everything its detail shows (owner, collaborators and their users,
+    media, active sessions, counts); access as `project_get_for`."""
+    qs = with_related_items(
+        with_related_counts(
+            Project.objects.select_related("owner").prefetch_related(
+                Prefetch("collaborators", queryset=Collaborator.objects.select_related("user"))
+            )
+        )
+    )
+    return project_get_for(user, project_id, write=write, queryset=qs)
+
+
+def invitations_for(user) -> QuerySet[Invitation]:
+    """Pending, unexpired invitations addressed to `user`'s e-mail, newest first."""
+    if _user_id(user) is None or not user.email:
+        return Invitation.objects.none()
+    return (
+        Invitation.objects.filter(
+            email__iexact=user.email,
+            status=InvitationStatus.PENDING,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("project", "invited_by")
+        .order_by("-sent_at", "pk")
+    )

@@ -158,9 +158,13 @@ def step_advance(*, project, step: str, next_step: str | None = None) -> Progres
         else:
             current = _first_open(done, after=step) or ""
         locked.completed_steps = _ordered(done)
+        locked.completed_count = len(locked.completed_steps)
         locked.current_step = current
-        locked.save(update_fields=["completed_steps", "current_step", "updated_at"])
+        locked.save(
+            update_fields=["completed_steps", "completed_count", "current_step", "updated_at"]
+        )
     project.completed_steps = locked.completed_steps
+    project.completed_count = locked.completed_count
     project.current_step = locked.current_step
     project.updated_at = locked.updated_at
     return progress(project)

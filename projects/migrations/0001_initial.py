@@ -30,6 +30,7 @@ class Migration(migrations.Migration):
                 ('project_settings', models.JSONField(blank=True, default=dict)),
                 ('current_step', models.CharField(blank=True, default='', max_length=64)),
                 ('completed_steps', models.JSONField(blank=True, default=list)),
+                ('completed_count', models.PositiveSmallIntegerField(db_index=True, default=0)),
                 ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
                 ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
                 ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='owned_projects', to=settings.AUTH_USER_MODEL)),
