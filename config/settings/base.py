@@ -167,8 +167,12 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis with a pool that waits for a free connection instead of failing
+            # (realtime/layers.py), so hundreds of sockets closing at once all leave their group.
+            "BACKEND": "realtime.layers.PooledRedisChannelLayer",
             "CONFIG": {
+                "pool_max_connections": int(os.environ.get("CHANNEL_POOL_MAX_CONNECTIONS", 100)),
+                "pool_timeout": 20,
                 # channels_redis blocks 5 s per poll of a consumer's channel; redis-py's
                 # default 5 s read timeout would kill every socket idle that long.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],

@@ -37,6 +37,8 @@ CLOSE_BAD_TOKEN = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNKNOWN_SESSION = 4404
 CLOSE_SESSION_ENDED = 4409
+# Seconds between the attempts to leave a group on disconnect.
+LEAVE_RETRY_PAUSES = (0.1, 0.5, 2.0)
 # The frame fields each action takes, checked by the REST route's serializer.
 FIELDS_LINE = ("role", "content")
 FIELDS_IMAGE = ("prompt", "size", "mime")
@@ -94,12 +96,24 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self._leave(self.group)
         if self.group and self.stream:
-            await self.channel_layer.group_discard(
-                publish.game_stream_group(self.session_id), self.channel_name
-            )
+            await self._leave(publish.game_stream_group(self.session_id))
         # Turns already started finish and are saved: the other players still see them.
+
+    async def _leave(self, group: str) -> None:
+        """Leave `group`, retrying a failed removal: a dead member would stay in the group
+        until it expires, and every broadcast would pay for it meanwhile."""
+        for attempt, pause in enumerate((*LEAVE_RETRY_PAUSES, None)):
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+                return
+            except Exception:
+                if pause is None:
+                    logger.exception("Leaving %s failed after %d attempts", group, attempt + 1)
+                    return
+                logger.warning("Leaving %s failed; retrying", group, exc_info=True)
+                await asyncio.sleep(pause)
 
     # --- client to server ------------------------------------------------------------------
 
