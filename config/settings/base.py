@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "projects",
     "media_library",
     "realtime",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -206,7 +207,30 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", LOCAL_DIR / "media"))
 
 # Request bodies: JSON bodies above this are refused with 413 in the family's envelope.
+# Multipart bodies are not: Django counts only their form fields against it, and files go
+# to disk (below), so an upload of any size reaches the view and its per-tier limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 4 * 1024 * 1024))
+# Uploaded files above this many bytes are streamed to a temporary file, never held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("FILE_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024))
+
+# Background tasks (`django.tasks`): rows in the database, run by `manage.py media_worker`
+# (`make run` starts it beside the server). A task claimed by a worker that died is put back
+# in the queue after TASKS_STALE_AFTER_SECONDS (media_library/worker.py).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASKS_STALE_AFTER_SECONDS = int(os.environ.get("TASKS_STALE_AFTER_SECONDS", 900))
+
+# --- Media library (family M) ----------------------------------------------------------------
+# Largest file per tier, in bytes (seed 003: 10 MB / 100 MB / 1 GB, binary units as the
+# seed's sizeFormatted counts them).
+MEDIA_UPLOAD_MAX_BYTES = {
+    "free": int(os.environ.get("MEDIA_MAX_BYTES_FREE", 10 * 1024 * 1024)),
+    "pro": int(os.environ.get("MEDIA_MAX_BYTES_PRO", 100 * 1024 * 1024)),
+    "enterprise": int(os.environ.get("MEDIA_MAX_BYTES_ENTERPRISE", 1024 * 1024 * 1024)),
+}
+MEDIA_UPLOAD_MAX_FILES = int(os.environ.get("MEDIA_UPLOAD_MAX_FILES", 20))
+# Lifetime of a signed downloadUrl / thumbnailUrl.
+MEDIA_SIGNED_URL_SECONDS = int(os.environ.get("MEDIA_SIGNED_URL_SECONDS", 3600))
+MEDIA_THUMBNAIL_PX = 256
 
 LOGGING = {
     "version": 1,
@@ -327,7 +351,15 @@ MOVIE_PROJECT_LIMITS = {"free": 3, "pro": None, "enterprise": None}
 # --- AI provider ---------------------------------------------------------------------------
 # With no AI_BASE_URL and no OPENAI_API_KEY the offline provider answers in-process. Each task
 # can point elsewhere with AI_<TASK>_BASE_URL / _API_KEY / _MODEL (TASK in AI_TASK_NAMES).
-AI_TASK_NAMES = ("dialogue", "extraction", "opening_line", "choices", "images", "embeddings")
+AI_TASK_NAMES = (
+    "dialogue",
+    "extraction",
+    "opening_line",
+    "choices",
+    "images",
+    "embeddings",
+    "media_analysis",
+)
 _AI_DEFAULT_MODELS = {
     "images": os.environ.get("AI_IMAGE_MODEL", "gpt-image-1"),
     "embeddings": os.environ.get("AI_EMBEDDING_MODEL", "text-embedding-3-small"),

@@ -1,0 +1,91 @@
+"""The task worker: django-tasks-db's worker, plus recovery of tasks whose worker died.
+
+django-tasks-db marks a task RUNNING when a worker claims it and only a live worker ever
+moves it on, so a worker killed mid-task (SIGKILL, a crash, a lost machine) leaves the task
+RUNNING for ever. This worker puts such a task back in the queue: a RUNNING task claimed more
+than TASKS_STALE_AFTER_SECONDS ago is READY again, to be run by any worker. Our tasks are
+written to be run twice safely (the media analysis writes only while the media still waits),
+so a slow task that is only presumed dead costs a repeat, never a wrong result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.tasks.base import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+
+logger = logging.getLogger("media_library.worker")
+
+RECOVER_EVERY_SECONDS = 30
+
+
+def requeue_stale_tasks(*, older_than: float | None = None, backend_name: str = "default") -> int:
+    """Put RUNNING tasks claimed more than `older_than` seconds ago back in the queue."""
+    seconds = settings.TASKS_STALE_AFTER_SECONDS if older_than is None else older_than
+    cutoff = timezone.now() - timedelta(seconds=seconds)
+    with transaction.atomic():
+        count = DBTaskResult.objects.filter(
+            backend_name=backend_name,
+            status=TaskResultStatus.RUNNING,
+            started_at__lt=cutoff,
+        ).update(status=TaskResultStatus.READY)
+    if count:
+        logger.warning("Requeued %d task(s) whose worker stopped answering", count)
+    return count
+
+
+class RecoveringWorker(Worker):
+    """db_worker's loop; every RECOVER_EVERY_SECONDS it first requeues stale claims."""
+
+    _last_recovery = 0.0
+
+    def run(self) -> None:
+        self._recover()
+        super().run()
+
+    def _recover(self) -> None:
+        self._last_recovery = time.monotonic()
+        try:
+            requeue_stale_tasks(backend_name=self.backend_name)
+        except Exception:
+            logger.exception("Requeueing stale tasks failed")
+
+    def run_task(self, db_task_result: DBTaskResult) -> None:
+        super().run_task(db_task_result)
+        if time.monotonic() - self._last_recovery > RECOVER_EVERY_SECONDS:
+            self._recover()
+
+
+def run_pending_tasks(*, backend_name: str = "default", worker_id: str = "inline") -> int:
+    """Claim and run every ready task in this thread, as the worker does; the number run.
+
+    For tests and one-off maintenance: it uses the worker's own claim and run code but not
+    its loop, whose connection housekeeping would end a test's transaction.
+    """
+    worker = RecoveringWorker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name=backend_name,
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id,
+        excluded_queue_names=[],
+    )
+    ran = 0
+    while True:
+        with transaction.atomic():
+            result = DBTaskResult.objects.ready().filter(backend_name=backend_name).get_locked()
+            if result is not None:
+                result.claim(worker_id)
+        if result is None:
+            return ran
+        Worker.run_task(worker, result)
+        ran += 1
