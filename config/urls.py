@@ -13,4 +13,5 @@ urlpatterns = [
     path("api/", include("games.urls")),
     path("api/", include("characters.urls")),
     path("api/", include("chats.urls")),
+    path("api/v1/", include("media_library.urls")),
 ]
