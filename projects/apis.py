@@ -43,6 +43,7 @@ class ProjectListCreateApi(MovieApiView):
         parameters=[ProjectListQuery],
         responses={200: ProjectListOutput, **MOVIE_ERRORS},
         summary="List the projects you own or collaborate on",
+        operation_id="projects_list",
     )
     def get(self, request):
         query = query_input(ProjectListQuery, request)
@@ -59,6 +60,7 @@ class ProjectListCreateApi(MovieApiView):
         request=ProjectInput,
         responses={201: ProjectOutput, **MOVIE_ERRORS, **_ERRORS_WITH},
         summary="Create a project (free tier: at most 3)",
+        operation_id="projects_create",
     )
     def post(self, request):
         data = body_input(ProjectInput, request)
@@ -71,6 +73,7 @@ class ProjectDetailApi(MovieApiView):
         tags=["projects"],
         responses={200: ProjectOutput, **MOVIE_ERRORS},
         summary="A project with its progress, collaborators, media and active sessions",
+        operation_id="projects_retrieve",
     )
     def get(self, request, project_id: str):
         return Response(_detail(request, project_id))
@@ -80,6 +83,7 @@ class ProjectDetailApi(MovieApiView):
         request=ProjectUpdateInput,
         responses={200: ProjectOutput, **MOVIE_ERRORS, 409: _ERRORS_WITH[409]},
         summary="Change some fields of a project (owner and collaborators; not viewers)",
+        operation_id="projects_update",
     )
     def put(self, request, project_id: str):
         project = selectors.project_get_for(request.user, project_id, write=True)
@@ -94,6 +98,7 @@ class ProjectCollaboratorsApi(MovieApiView):
         request=InviteInput,
         responses={200: InvitationEnvelope, **MOVIE_ERRORS, 409: _ERRORS_WITH[409]},
         summary="Invite someone by e-mail as collaborator or viewer (owner only; 7 days)",
+        operation_id="projects_collaborators_invite",
     )
     def post(self, request, project_id: str):
         project = selectors.project_get_for(request.user, project_id)
@@ -113,6 +118,7 @@ class InvitationListApi(MovieApiView):
         ],
         responses={200: InvitationListOutput, **MOVIE_ERRORS},
         summary="Pending invitations addressed to your e-mail",
+        operation_id="invitations_list",
     )
     def get(self, request):
         items, pagination = self.paginate(selectors.invitations_for(request.user), request)
@@ -130,6 +136,7 @@ class InvitationAcceptApi(MovieApiView):
         request=None,
         responses={200: InvitationAcceptOutput, **MOVIE_ERRORS, 409: _ERRORS_WITH[409]},
         summary="Accept an invitation sent to your e-mail: you join the project",
+        operation_id="invitations_accept",
     )
     def post(self, request, invitation_id: str):
         invitation = services.invitation_accept(invitation_id=invitation_id, user=request.user)

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.fields import StrictCharField, StrictIntegerField
+from config.api.pagination import PaginationOutput
 from core.times import iso_utc
 from projects import workflow
 from projects.models import CollaboratorRole, ProjectStatus
@@ -114,7 +115,9 @@ class _ProjectBase(serializers.Serializer):
     updatedAt = serializers.SerializerMethodField()
     projectSettings = serializers.JSONField(source="project_settings")
 
-    @extend_schema_field({"type": "string", "enum": ["owner", "collaborator", "viewer"]})
+    @extend_schema_field(
+        {"type": "string", "enum": ["owner", "collaborator", "viewer"], "title": "ProjectRole"}
+    )
     def get_role(self, project) -> str | None:
         role = getattr(project, "caller_role", None)
         return role if role is not None else self.context.get("role")
@@ -227,15 +230,6 @@ class ReceivedInvitationOutput(InvitationOutput):
 
 
 # Envelopes of each answer, for the OpenAPI schema ("success" is added by the renderer).
-class PaginationOutput(serializers.Serializer):
-    page = serializers.IntegerField()
-    limit = serializers.IntegerField()
-    total = serializers.IntegerField()
-    totalPages = serializers.IntegerField()
-    hasNext = serializers.BooleanField()
-    hasPrev = serializers.BooleanField()
-
-
 class ProjectListOutput(serializers.Serializer):
     success = serializers.BooleanField(default=True)
     projects = ProjectListItem(many=True)

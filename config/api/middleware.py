@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 
 from config.api.errors import ApiError, api_error, json_error, normalise
 from config.api.movie import movie_response_headers
-from config.api.throttles import movie_rate_state
+from config.api.throttles import movie_rate_count, movie_rate_state
 from config.families import MOVIE, family_for_path
 from core.errors import ErrorCode
 
@@ -65,7 +65,7 @@ class ApiErrorEnvelopeMiddleware:
         if response is None:
             response = self._rewrap(family, self.get_response(request), request)
         if family == MOVIE:
-            _movie_headers_counting(request, response)
+            response = _movie_headers_counting(request, response)
         return response
 
     async def _acall(self, request: HttpRequest):
@@ -79,7 +79,7 @@ class ApiErrorEnvelopeMiddleware:
             if movie_rate_state(request) is not None:
                 movie_response_headers(request, response)
             else:
-                await sync_to_async(_movie_headers_counting)(request, response)
+                response = await sync_to_async(_movie_headers_counting)(request, response)
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception):
@@ -121,12 +121,19 @@ class ApiErrorEnvelopeMiddleware:
         return wrapped
 
 
-def _movie_headers_counting(request: HttpRequest, response: HttpResponse) -> None:
+def _movie_headers_counting(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """M headers on any answer; one that no M view counted (an unknown route, a body refused
-    early) is counted here, against the Bearer token's user when it is valid."""
-    if movie_rate_state(request) is None and getattr(request, "_movie_user", None) is None:
-        request._movie_user = _bearer_user(request)
-    movie_response_headers(request, response, count=True)
+    early) is counted here, against the Bearer token's user when it is valid, and past the
+    limit it becomes the same 429 a view would answer."""
+    if movie_rate_state(request) is None:
+        if getattr(request, "_movie_user", None) is None:
+            request._movie_user = _bearer_user(request)
+        state = movie_rate_count(request)
+        if not state.allowed and response.status_code != 429:
+            message = f"Too many requests; retry in {state.retry_after()} seconds"
+            response = json_error(MOVIE, api_error(ErrorCode.RATE_LIMITED, MOVIE, message), request)
+    movie_response_headers(request, response)
+    return response
 
 
 def _bearer_user(request: HttpRequest):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 
@@ -114,3 +115,18 @@ class MoviePagination(BasePagination):
                 },
             },
         ]
+
+
+class PaginationOutput(serializers.Serializer):
+    """The seed's `pagination` object, for response serializers and the OpenAPI schema (one
+    component, "Pagination", shared by every M list)."""
+
+    page = serializers.IntegerField(min_value=1)
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT)
+    total = serializers.IntegerField(min_value=0)
+    totalPages = serializers.IntegerField(min_value=0)
+    hasNext = serializers.BooleanField()
+    hasPrev = serializers.BooleanField()
+
+    class Meta:
+        ref_name = "Pagination"

@@ -276,6 +276,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CollaboratorRoleEnum": "projects.models.CollaboratorRole",
+        "ProjectRoleEnum": ["owner", "collaborator", "viewer"],
+    },
 }
 
 # CORS opens exactly family A's paths (config/families.py decides which those are).
