@@ -784,3 +784,46 @@ class TestWorkflow:
             workflow.step_advance(project=project, step="catering")
         project.refresh_from_db()
         assert project.completed_steps == []
+
+
+# --- What a project shows of its media ------------------------------------------------------
+
+
+def add_media(project, name, status="active", media_type="concept_art"):
+    from media_library.models import Media
+
+    return Media.objects.create(
+        project=project,
+        original_filename=name,
+        file=f"media/{project.pk}/{name}",
+        mime_type="image/png",
+        size=10,
+        media_type=media_type,
+        status=status,
+    )
+
+
+class TestProjectMedia:
+    def test_list_counts_media_that_are_not_archived(self, auth_client, user):
+        project = make_project(user)
+        add_media(project, "a.png")
+        add_media(project, "b.png", status="processing")
+        add_media(project, "c.png", status="archived")
+        make_project(user, title="Empty")
+        counts = {
+            i["title"]: i["mediaCount"] for i in json_body(auth_client.get(PROJECTS))["projects"]
+        }
+        assert counts == {"Heist": 2, "Empty": 0}
+
+    def test_detail_lists_them_newest_first(self, auth_client, user):
+        project = make_project(user)
+        first = add_media(project, "first.png", media_type="style_reference")
+        second = add_media(project, "second.png")
+        add_media(project, "gone.png", status="archived")
+        data = json_body(auth_client.get(detail_url(project)))["project"]
+        assert data["mediaCount"] == 2
+        assert [m["id"] for m in data["media"]] == [second.pk, first.pk]
+        item = data["media"][1]
+        assert set(item) == {"id", "filename", "mediaType", "uploadedAt"}
+        assert (item["filename"], item["mediaType"]) == ("first.png", "style_reference")
+        assert ISO_Z.match(item["uploadedAt"])
