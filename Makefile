@@ -27,9 +27,15 @@ $(JS_STAMP): $(JS_DIR)/package-lock.json $(JS_DIR)/package.json
 	cd $(JS_DIR) && npm ci --no-audit --no-fund
 	@touch $@
 
+# The task worker (media analysis) runs beside the server. Ctrl-C stops the server; then,
+# or whenever the server stops, the worker gets one SIGTERM: it finishes the task in hand
+# and exits, and make returns when both are gone.
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	@$(PY) manage.py media_worker --no-reload --own-process-group & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(PY) -m config.serve -b $(HOST) -p $(PORT) config.asgi:application
 
 test: setup $(JS_SETUP)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from django_tasks_db.management.commands import db_worker
 
 from media_library import worker
@@ -13,7 +15,21 @@ class Command(db_worker.Command):
         "whose worker died (TASKS_STALE_AFTER_SECONDS)."
     )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--own-process-group",
+            action="store_true",
+            help=(
+                "Leave the terminal's process group, so Ctrl-C does not reach the worker and "
+                "whoever started it stops it with one SIGTERM (make run does): the task in hand "
+                "is finished, never cut by a second signal."
+            ),
+        )
+
+    def handle(self, *args, own_process_group: bool = False, **options):
+        if own_process_group:
+            os.setpgid(0, 0)
         # db_worker builds its Worker by name; run ours in its place.
         original = db_worker.Worker
         db_worker.Worker = worker.RecoveringWorker
