@@ -477,9 +477,7 @@ async def test_a_failed_extraction_in_a_stream_is_a_data_part_not_an_error(
     assert parts[-3][1]["data"]["message"]
 
 
-async def test_past_the_turn_bound_a_stream_request_is_503_busy_in_the_family_body(
-    http, settings
-):
+async def test_past_the_turn_bound_a_stream_request_is_503_busy_in_the_family_body(http, settings):
     settings.AI_TURNS_MAX_CONCURRENT = 0
     chat = await new_chat(http)
     response = await http.post(
@@ -488,3 +486,36 @@ async def test_past_the_turn_bound_a_stream_request_is_503_busy_in_the_family_bo
     a_error(response, 503, "busy")
     assert int(response.headers["retry-after"]) >= 1
     assert len(await messages_of(chat["id"])) == 1  # nothing written
+
+
+async def test_reasoning_from_the_model_streams_as_reasoning_parts_before_the_text(
+    http, fake_openai
+):
+    fake_openai.slow_stream("the answer", interval=0.01, reasoning="let me think")
+    chat = await new_chat(http)
+    response = await http.post(
+        f"/api/chats/{chat['id']}", json={"messages": [{"role": "user", "content": "Why?"}]}
+    )
+    parts = parse_sse(response.text)
+    kinds = [event for event, _ in parts]
+    assert kinds == [
+        "start",
+        "reasoning-start",
+        "reasoning-delta",
+        "reasoning-delta",
+        "reasoning-delta",
+        "reasoning-end",
+        "text-start",
+        "text-delta",
+        "text-delta",
+        "text-end",
+        "finish",
+        "",
+    ]
+    reasoning = "".join(d["delta"] for e, d in parts if e == "reasoning-delta")
+    assert reasoning == "let me think"
+    block = parts[1][1]["id"]
+    assert all(d["id"] == block for e, d in parts if e.startswith("reasoning-"))
+    assert parts[6][1]["id"] != block
+    reply = (await messages_of(chat["id"]))[-1]
+    assert reply.content == "the answer"  # the reasoning is streamed, not stored
