@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from ai.types import ChatMessage
 from media_library.analysis import ImageFacts
 
@@ -70,7 +72,9 @@ def colour_words(palette: list[dict]) -> list[str]:
     return words
 
 
-def analysis_messages(media, facts: ImageFacts) -> list[ChatMessage]:
+def analysis_messages(media, facts: ImageFacts, *, with_image: bool = False) -> list[ChatMessage]:
+    """The prompt: the pixel facts and the uploader's words; with `with_image`, the
+    thumbnail too (as an OpenAI-style `image_url` part), for a vision model."""
     lines = [
         f"Purpose: {media.media_type.replace('_', ' ')}",
         f"Picture: {facts.width}x{facts.height} {facts.format}",
@@ -80,10 +84,15 @@ def analysis_messages(media, facts: ImageFacts) -> list[ChatMessage]:
         lines.append(f"Uploader's note: {media.description}")
     if media.tags:
         lines.append(f"Uploader's tags: {', '.join(media.tags)}")
-    return [
-        {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": "\n".join(lines)},
+    text = "\n".join(lines)
+    if not with_image:
+        return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]
+    picture = base64.b64encode(facts.thumbnail).decode("ascii")
+    parts = [
+        {"type": "text", "text": text},
+        {"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{picture}"}},
     ]
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": parts}]
 
 
 def embedding_text(media, analysis: dict, colours: list[str]) -> str:

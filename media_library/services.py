@@ -262,7 +262,7 @@ def media_analyse(*, media_id: str) -> str:
     try:
         analysis = async_to_sync(ai.structured)(
             task="media_analysis",
-            messages=prompts.analysis_messages(media, facts),
+            messages=prompts.analysis_messages(media, facts, with_image=_send_image()),
             schema=prompts.ANALYSIS_SCHEMA,
             name="media_analysis",
         )
@@ -299,6 +299,12 @@ def media_analyse(*, media_id: str) -> str:
     if media.thumbnail and media.thumbnail.name != thumbnail_name:
         default_storage.delete(media.thumbnail.name)
     return "active"
+
+
+def _send_image() -> bool:
+    """Show the model the thumbnail (a vision model) when configured; the offline provider
+    reads text only."""
+    return settings.MEDIA_ANALYSIS_SEND_IMAGE and not settings.AI_TASKS["media_analysis"]["offline"]
 
 
 def clean_ai_tags(tags: list) -> list[str]:

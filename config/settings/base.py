@@ -231,6 +231,9 @@ MEDIA_UPLOAD_MAX_FILES = int(os.environ.get("MEDIA_UPLOAD_MAX_FILES", 20))
 # Lifetime of a signed downloadUrl / thumbnailUrl.
 MEDIA_SIGNED_URL_SECONDS = int(os.environ.get("MEDIA_SIGNED_URL_SECONDS", 3600))
 MEDIA_THUMBNAIL_PX = 256
+# Send the thumbnail to the analysis model (task media_analysis) as an image: for a vision
+# model. Off, the model describes the image from its pixel facts and the uploader's words.
+MEDIA_ANALYSIS_SEND_IMAGE = env_bool("MEDIA_ANALYSIS_SEND_IMAGE", False)
 
 LOGGING = {
     "version": 1,

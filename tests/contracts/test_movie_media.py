@@ -609,3 +609,20 @@ def test_media_routes_refuse_other_methods_in_m_body(auth_client):
 def test_a_viewer_role_constant_is_the_projects_one():
     assert CollaboratorRole.VIEWER == "viewer"
     assert connection.vendor in {"sqlite", "postgresql"}
+
+
+def test_a_vision_model_is_shown_the_thumbnail(auth_client, project, fake_openai, settings):
+    settings.MEDIA_ANALYSIS_SEND_IMAGE = True
+    fake_openai.queue_structured(ANALYSIS)
+    media_id = analysed(auth_client, project, "r.png", RED)
+    assert Media.objects.get(pk=media_id).status == "active"
+    [request] = [r for r in fake_openai.requests if r.body.get("response_format")]
+    text, picture = request.body["messages"][1]["content"]
+    assert text["type"] == "text" and "Dominant colours: red" in text["text"]
+    assert picture["image_url"]["url"].startswith("data:image/jpeg;base64,/9j/")
+
+
+def test_the_offline_provider_reads_text_only(auth_client, project, settings):
+    settings.MEDIA_ANALYSIS_SEND_IMAGE = True  # ignored: the offline provider has no eyes
+    media_id = analysed(auth_client, project, "r.png", RED)
+    assert Media.objects.get(pk=media_id).status == "active"
