@@ -401,3 +401,18 @@ AI_TURNS_MAX_CONCURRENT = int(os.environ.get("AI_TURNS_MAX_CONCURRENT", 200))
 
 # --- Realtime --------------------------------------------------------------------------------
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS", ["*"])
+
+# --- Workflow chat and movie socket (family M) ------------------------------------------------
+# Concurrent /api/v1/websocket connections per user and tier (None: unlimited), counted across
+# processes in the shared cache; a connection's slot expires this many seconds after its last
+# heartbeat (a third of it), so a crashed process frees its users' slots on its own.
+MOVIE_WS_MAX_CONNECTIONS = {
+    "free": int(os.environ.get("MOVIE_WS_MAX_FREE", 5)),
+    "pro": int(os.environ.get("MOVIE_WS_MAX_PRO", 20)),
+    "enterprise": None,
+}
+MOVIE_WS_SLOT_SECONDS = int(os.environ.get("MOVIE_WS_SLOT_SECONDS", 90))
+# One AI turn per chat session at a time; the lock expires after this long if its process died.
+MOVIE_TURN_LOCK_SECONDS = int(os.environ.get("MOVIE_TURN_LOCK_SECONDS", 300))
+# An active session idle this long reads as "paused" until its next line.
+MOVIE_SESSION_IDLE_SECONDS = int(os.environ.get("MOVIE_SESSION_IDLE_SECONDS", 24 * 3600))

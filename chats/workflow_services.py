@@ -1,0 +1,582 @@
+"""Writers of the movie projects' workflow chat (family M), over the one turn engine.
+
+- `session_message_send`: a member's line in a project session (a new session when none is
+  named), then the AI's reply and the choices that follow it.
+- `session_choice_make`: a member takes one of the choices the session was last offered: the
+  workflow step is completed (`projects.workflow.step_advance`), the choice (or the member's
+  own words for it) is stored as their line, and the AI answers it with new choices.
+
+REST and the movie socket call these same functions. Every stored line and every step taken
+is announced through `realtime.publish` after its transaction commits, to the session's group
+(`project-session.<id>`), and each socket renders it; nothing here builds a wire format.
+
+A turn is the engine's: *prepare* checks membership, locks the session and stores the line in
+one short transaction; the reply streams from the model (task `dialogue`); *persist* asks for
+the choices (structured output, task `choices`; a malformed answer is retried once by
+`ai.client`, then it is AIBadOutput, 502) and stores the reply together with them, so a reply
+is never stored without its choices; `after_saved` emits the engine's `choices` event. One
+turn runs per session at a time, across server processes (a lock in the shared cache, with an
+expiry so a crashed process cannot hold it): a second line meanwhile is 409.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from ai import client as ai
+from chats import engine, workflow_prompts, workflow_selectors
+from chats.models import Chat, ChatKind, Message, MessageRole, SessionStatus, new_session_id
+from chats.services import new_client_id, title_from
+from chats.workflow_errors import (
+    ChoiceAlreadyMade,
+    ChoiceNotOffered,
+    InvalidWorkflowInput,
+    SessionNotFound,
+    SessionTurnInFlight,
+)
+from core.limits import content_size_check
+from core.times import iso_utc
+from projects import workflow
+from projects.models import Project
+from projects.selectors import project_check_access, project_get_for
+from realtime import publish
+
+logger = logging.getLogger("chats.workflow")
+
+MAX_ATTACHMENTS = 10
+
+
+# --- snapshots: what the domain events carry -------------------------------------------------
+
+
+def sender_of(user: User | None) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.public_id, "name": user.name or user.email, "role": user.role}
+
+
+def message_snapshot(session: Chat, message: Message, author: User | None = None) -> dict:
+    """A stored line of a session, in domain terms, for `publish.message_stored`."""
+    return {
+        "id": message.client_id,
+        "session_id": session.public_id,
+        "project_id": session.project_id,
+        "role": message.role,
+        "content": message.content,
+        "created_at": iso_utc(message.created_at),
+        "sender": sender_of(author) if message.role == MessageRole.USER else None,
+        "attachments": list(message.attachments or []),
+        "choices": list(message.choices or []) if message.role == MessageRole.ASSISTANT else [],
+        "next_step": message.next_step or None,
+        "processing_time": (message.metadata or {}).get("processingTime"),
+    }
+
+
+def _announce(session: Chat, message: Message, author: User | None = None) -> None:
+    publish.message_stored(
+        group=publish.project_session_group(session.public_id),
+        message=message_snapshot(session, message, author),
+    )
+
+
+# --- the per-session turn lock ---------------------------------------------------------------
+
+
+def _lock_key(session_id: str) -> str:
+    return f"movie-turn:{session_id}"
+
+
+def _turn_lock(session_id: str) -> str:
+    """Take the session's turn lock (409 when a reply is in flight); returns its token."""
+    token = secrets.token_hex(8)
+    if not cache.add(_lock_key(session_id), token, timeout=settings.MOVIE_TURN_LOCK_SECONDS):
+        raise SessionTurnInFlight(
+            "The AI is still answering the previous line of this session; retry when it is done"
+        )
+    return token
+
+
+def _turn_unlock(session_id: str, token: str) -> None:
+    if cache.get(_lock_key(session_id)) == token:
+        cache.delete(_lock_key(session_id))
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def message_check(message: object, field: str = "message") -> str:
+    if not isinstance(message, str) or not message.strip():
+        raise InvalidWorkflowInput(
+            f"{field}: Must be a non-empty string",
+            details=[{"field": field, "message": "Must be a non-empty string."}],
+        )
+    content_size_check(message, field=field)
+    return message
+
+
+def attachments_check(*, user: User, project: Project, ids: list[str]) -> list[str]:
+    """Media ids the line refers to: each must be media of `project` that `user` may read
+    (400 VALIDATION_ERROR naming each one that is not). Repeats are dropped."""
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return []
+    from media_library.selectors import media_readable_by
+
+    found = {
+        pk for pk, media in media_readable_by(user, ids).items() if media.project_id == project.pk
+    }
+    details = [
+        {"field": f"attachments[{index}]", "message": f"No media {media_id} in this project."}
+        for index, media_id in enumerate(ids)
+        if media_id not in found
+    ]
+    if details:
+        raise InvalidWorkflowInput(
+            "attachments: " + "; ".join(d["message"] for d in details), details=details
+        )
+    return ids
+
+
+def _session_for_write(user: User, session_id: str, project: Project | None = None) -> Chat:
+    """The session, locked for this transaction, if `user` may write it (and it belongs to
+    `project` when one is named)."""
+    session = (
+        Chat.sessions.select_for_update()
+        .select_related("project", "owner")
+        .filter(public_id=str(session_id))
+        .first()
+    )
+    if session is None or (project is not None and session.project_id != project.pk):
+        raise SessionNotFound(f"Session {session_id} not found")
+    project_check_access(user, session.project, write=True)
+    return session
+
+
+def _session_create(*, user: User, project: Project) -> Chat:
+    now = timezone.now()
+    return Chat.all_chats.create(
+        kind=ChatKind.PROJECT_SESSION,
+        public_id=new_session_id(),
+        title=title_from(project.title),
+        owner=user,
+        project=project,
+        current_step=workflow.working_step(project) or workflow.PHASE_COMPLETE,
+        status=SessionStatus.ACTIVE,
+        last_activity=now,
+        context_data=_context_base(project),
+    )
+
+
+def _context_base(project: Project) -> dict:
+    context = {"currentFocus": workflow.working_step(project) or workflow.PHASE_COMPLETE}
+    if project.genre:
+        context["genre"] = project.genre
+    context["mediaReferences"] = []
+    context["decisions"] = []
+    return context
+
+
+def _session_touch(session: Chat, *, media: list[str] = (), decision: dict | None = None):
+    """Record activity: the session follows its project's step, reopens when idle, and its
+    context gains the media and decision of the line."""
+    project = session.project
+    step = workflow.working_step(project)
+    context = dict(session.context_data or {})
+    context["currentFocus"] = step or workflow.PHASE_COMPLETE
+    if project.genre:
+        context["genre"] = project.genre
+    references = list(context.get("mediaReferences") or [])
+    references += [m for m in media if m not in references]
+    context["mediaReferences"] = references
+    decisions = list(context.get("decisions") or [])
+    if decision is not None:
+        decisions.append(decision)
+    context["decisions"] = decisions
+    session.context_data = context
+    session.current_step = step or workflow.PHASE_COMPLETE
+    session.status = SessionStatus.COMPLETED if step is None else SessionStatus.ACTIVE
+    session.last_activity = timezone.now()
+    session.save(
+        update_fields=["context_data", "current_step", "status", "last_activity", "updated_at"]
+    )
+
+
+def _user_line_store(
+    session: Chat, user: User, content: str, attachments: list[str], metadata: dict | None = None
+) -> Message:
+    message = Message.objects.create(
+        chat=session,
+        client_id=new_client_id(),
+        role=MessageRole.USER,
+        content=content,
+        author=user,
+        attachments=attachments,
+        metadata=metadata or {},
+    )
+    if attachments:
+        from media_library.services import media_references_add
+
+        media_references_add(
+            media_ids=attachments, session_id=session.public_id, message_id=message.client_id
+        )
+    _announce(session, message, user)
+    return message
+
+
+# --- the turn --------------------------------------------------------------------------------
+
+
+@dataclass
+class WorkflowReply(engine.BaseHooks):
+    """Family M's part of a turn. `_prepare_line` (a subclass's) stores the member's line in
+    the locked transaction; the reply is stored with its choices."""
+
+    user: User
+    task: str = "dialogue"
+    session: Chat | None = None
+    user_message: Message | None = None
+    lock_token: str = ""
+    started_at: float = field(default_factory=time.monotonic)
+    step_before: str | None = None
+
+    async def prepare(self) -> engine.TurnPlan:
+        try:
+            return await database_sync_to_async(self._prepare)()
+        except BaseException:
+            # No turn event will come, so the `done` event cannot release the lock.
+            await database_sync_to_async(self._release)()
+            raise
+
+    def _prepare(self) -> engine.TurnPlan:
+        with transaction.atomic():
+            session = self._prepare_line()
+            history = workflow_selectors.session_history(session)
+        self.session = session
+        self.started_at = time.monotonic()
+        return engine.TurnPlan(
+            system_prompt=workflow_prompts.workflow_system_prompt(
+                session.project, workflow.working_step(session.project), session.context_data
+            ),
+            history=history,
+            reply_id=new_client_id(),
+        )
+
+    def _prepare_line(self) -> Chat:
+        raise NotImplementedError
+
+    def _lock(self, session: Chat) -> None:
+        """Take the session's turn lock; the turn's `done` event releases it."""
+        self.session = session
+        self.lock_token = _turn_lock(session.public_id)
+
+    def _release(self) -> None:
+        if self.session is not None and self.lock_token:
+            _turn_unlock(self.session.public_id, self.lock_token)
+            self.lock_token = ""
+
+    async def persist(self, text: str, *, reply_id: str, stopped: bool) -> Message:
+        session = self.session
+        project = session.project
+        step = workflow.working_step(project)
+        offer = await ai.structured(
+            task="choices",
+            messages=workflow_prompts.choices_messages(
+                project=project,
+                step=step,
+                user_line=self.user_message.content if self.user_message else "",
+                reply=text,
+            ),
+            schema=workflow_prompts.choices_schema(
+                workflow_prompts.next_step_candidates(project, step)
+            ),
+            name="workflow_choices",
+        )
+        choices = [
+            {
+                "id": f"choice-{secrets.token_hex(4)}",
+                "title": item["title"],
+                "description": item["description"],
+                "metadata": item["metadata"],
+            }
+            for item in offer["choices"]
+        ]
+        processing_ms = int((time.monotonic() - self.started_at) * 1000)
+        return await database_sync_to_async(reply_store)(
+            session=session,
+            reply_id=reply_id,
+            content=text,
+            choices=choices,
+            next_step=offer["nextStep"],
+            processing_time=processing_ms,
+        )
+
+    async def on_event(self, event: engine.TurnEvent) -> None:
+        if event.kind == engine.DONE:
+            await database_sync_to_async(self._release)()
+
+    async def after_saved(self, message: Message, emit) -> dict:
+        await emit(engine.CHOICES, choices=message.choices, next_step=message.next_step)
+        return {"choices": message.choices, "next_step": message.next_step}
+
+
+def reply_store(
+    *,
+    session: Chat,
+    reply_id: str,
+    content: str,
+    choices: list[dict],
+    next_step: str,
+    processing_time: int,
+) -> Message:
+    """Store the AI's reply with the choices it offers, and announce it."""
+    with transaction.atomic():
+        if not Chat.sessions.filter(pk=session.pk).update(
+            last_activity=timezone.now(), updated_at=timezone.now()
+        ):
+            raise SessionNotFound(f"Session {session.public_id} not found")
+        message = Message.objects.create(
+            chat_id=session.pk,
+            client_id=reply_id,
+            role=MessageRole.ASSISTANT,
+            content=content,
+            choices=choices,
+            next_step=next_step,
+            metadata={"processingTime": processing_time},
+        )
+        _announce(session, message)
+    return message
+
+
+@dataclass
+class MessageTurn(WorkflowReply):
+    project_id: str = ""
+    session_id: str | None = None
+    content: str = ""
+    attachments: list[str] = field(default_factory=list)
+
+    def _prepare_line(self) -> Chat:
+        project = project_get_for(self.user, self.project_id, write=True)
+        if self.session_id:
+            session = _session_for_write(self.user, self.session_id, project)
+        else:
+            session = _session_create(user=self.user, project=project)
+        media = attachments_check(user=self.user, project=session.project, ids=self.attachments)
+        self._lock(session)
+        _session_touch(session, media=media)
+        self.user_message = _user_line_store(session, self.user, self.content, media)
+        return session
+
+
+@dataclass
+class ChoiceTurn(WorkflowReply):
+    session_id: str = ""
+    choice_id: str = ""
+    custom_input: str | None = None
+    advanced: bool = False
+    progress: workflow.Progress | None = None
+    step_completed: str | None = None
+
+    def _prepare_line(self) -> Chat:
+        session = _session_for_write(self.user, self.session_id)
+        offer = workflow_selectors.session_last_offer(session)
+        choice = None
+        if offer is not None:
+            choice = next((c for c in offer.choices or [] if c.get("id") == self.choice_id), None)
+        if offer is not None and choice is not None and offer.chosen_choice_id:
+            raise ChoiceAlreadyMade(f"Choice {self.choice_id} was already made")
+        if choice is None:
+            if workflow_selectors.session_choice_taken(session, self.choice_id):
+                raise ChoiceAlreadyMade(f"Choice {self.choice_id} was already made")
+            raise ChoiceNotOffered(
+                f"choiceId: {self.choice_id} is not one of the choices last offered",
+                details=[
+                    {
+                        "field": "choiceId",
+                        "message": "Must be one of the choices the session was last offered.",
+                    }
+                ],
+            )
+        self._lock(session)
+        self._advance(session, offer, choice)
+        return session
+
+    def _advance(self, session: Chat, offer: Message, choice: dict) -> None:
+        project = session.project
+        Message.objects.filter(pk=offer.pk).update(chosen_choice_id=choice["id"])
+        step = workflow.working_step(project)
+        self.step_completed = step
+        if step is not None:
+            self.advanced = step not in (project.completed_steps or [])
+            self.progress = workflow.step_advance(
+                project=project, step=step, next_step=offer.next_step or None
+            )
+        else:
+            self.progress = workflow.progress(project)
+        text = self.custom_input if self.custom_input else _choice_text(choice)
+        decision = {"step": step or workflow.PHASE_COMPLETE, "choiceId": choice["id"], "text": text}
+        _session_touch(session, decision=decision)
+        self.user_message = _user_line_store(
+            session,
+            self.user,
+            text,
+            [],
+            metadata={"choiceId": choice["id"], "customInput": bool(self.custom_input)},
+        )
+        publish.progress_updated(
+            group=publish.project_session_group(session.public_id),
+            progress={
+                "session_id": session.public_id,
+                "project_id": project.pk,
+                "percentage": self.progress.percentage,
+                "step_completed": step,
+                "next_step": workflow.working_step(project) or workflow.PHASE_COMPLETE,
+                "completed_steps": list(self.progress.completed_steps),
+                "next_steps": list(self.progress.next_steps),
+            },
+        )
+
+
+def _choice_text(choice: dict) -> str:
+    if choice.get("description"):
+        return f"{choice['title']}: {choice['description']}"
+    return choice["title"]
+
+
+# --- entry points ----------------------------------------------------------------------------
+
+
+@dataclass
+class WorkflowResult:
+    session: Chat
+    user_message: Message
+    reply: Message
+    progress: workflow.Progress
+    hooks: WorkflowReply
+
+
+async def _run(hooks: WorkflowReply) -> WorkflowResult:
+    turn = await engine.start(key=f"project-session.{uuid.uuid4().hex}", hooks=hooks)
+    outcome = await turn.result()
+    session = hooks.session
+    return WorkflowResult(
+        session=session,
+        user_message=hooks.user_message,
+        reply=outcome.message,
+        progress=workflow.progress(session.project),
+        hooks=hooks,
+    )
+
+
+async def session_message_send(
+    *,
+    user: User,
+    project_id: str,
+    session_id: str | None,
+    message: str,
+    attachments: list[str] | None = None,
+) -> WorkflowResult:
+    """A member's line in a session of `project_id` (a new session when `session_id` is
+    None), then the AI's reply and its choices. Raises what the checks raise before anything
+    is stored; a model failure after the line is stored is AIServiceError/AIUnavailable (the
+    line stays, the reply is not stored)."""
+    message_check(message)
+    attachments = list(attachments or [])
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise InvalidWorkflowInput(
+            f"attachments: At most {MAX_ATTACHMENTS} media per message",
+            details=[{"field": "attachments", "message": f"At most {MAX_ATTACHMENTS} items."}],
+        )
+    hooks = MessageTurn(
+        user=user,
+        project_id=str(project_id),
+        session_id=str(session_id) if session_id else None,
+        content=message,
+        attachments=[str(a) for a in attachments],
+    )
+    return await _run(hooks)
+
+
+async def session_choice_make(
+    *, user: User, session_id: str, choice_id: str, custom_input: str | None = None
+) -> WorkflowResult:
+    """Take one of the choices the session was last offered: complete the project's current
+    workflow step, store the choice (or `custom_input`, which replaces its text) as the
+    member's line, and answer it with new choices. A choice already taken is 409 and advances
+    nothing; a choice not offered is 400. The step is taken before the model is asked, so a
+    model failure (502/503) leaves the workflow advanced and the choice recorded."""
+    if custom_input is not None and custom_input.strip():
+        message_check(custom_input, field="customInput")
+    else:
+        custom_input = None
+    hooks = ChoiceTurn(
+        user=user,
+        session_id=str(session_id),
+        choice_id=str(choice_id),
+        custom_input=custom_input,
+    )
+    return await _run(hooks)
+
+
+# --- uploads ---------------------------------------------------------------------------------
+
+# What a client can expect while the analysis runs in the background (seed 003's figure).
+ANALYSIS_ESTIMATE = "30s"
+
+
+def session_upload(
+    *,
+    user: User,
+    project_id: str,
+    session_id: str,
+    file,
+    description: str = "",
+    media_type: str | None = None,
+) -> dict:
+    """Keep one file as media of the session's project (through the media library, which
+    checks the type by content and the size by tier), attach it to the session's context, and
+    describe it as the seed's upload answer. The analysis and embedding run afterwards."""
+    from media_library.services import media_upload
+
+    project = project_get_for(user, project_id, write=True)
+    with transaction.atomic():
+        session = _session_for_write(user, session_id, project)
+        created, _rejected = media_upload(
+            user=user,
+            project=project,
+            files=[file],
+            media_type=media_type,
+            description=description,
+            tags=None,
+            session=session,
+        )
+        media = created[0]
+        _session_touch(session, media=[media.pk])
+    analysis = media.ai_analysis or {}
+    done = media.status != "processing"
+    return {
+        "mediaId": media.pk,
+        "filename": media.original_filename,
+        "mediaType": media.media_type,
+        "processingStatus": "analyzing" if not done else media.status,
+        "aiAnalysis": {
+            "description": analysis.get("description", ""),
+            "tags": list(analysis.get("tags", [])),
+            "styleElements": list(analysis.get("styleElements", [])),
+            "suitableFor": list(analysis.get("suitability", [])),
+        },
+        "embedding": {
+            "status": "complete" if media.embedding_generated_at else "generating",
+            "estimatedCompletion": None if media.embedding_generated_at else ANALYSIS_ESTIMATE,
+        },
+    }
