@@ -7,7 +7,8 @@ transaction commits, so a client never hears of a row that was rolled back, and 
 process behind a load balancer (sharing the Redis layer) delivers the event to its own sockets.
 
 Consumers handle the event types as methods: `message.stored` → `message_stored`,
-`reply.delta` → `reply_delta`, `user.typing` → `user_typing`.
+`reply.delta` → `reply_delta`, `user.typing` → `user_typing`, `progress.updated` →
+`progress_updated`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ def game_group(session_id: str) -> str:
 def game_stream_group(session_id: str) -> str:
     """The sockets of a session that asked for reply deltas (`stream=1`)."""
     return f"game.{session_id}.stream"
+
+
+def project_session_group(session_id: str) -> str:
+    """Channel-layer group of one movie project chat session's sockets (`session-…` id)."""
+    return f"project-session.{session_id}"
 
 
 def _send(group: str, event: dict) -> None:
@@ -59,10 +65,30 @@ async def reply_delta(*, group: str, reply_id: str, text: str, at: str) -> None:
     )
 
 
-async def typing(*, group: str, sender: str, value: bool, user_id: str | None) -> None:
+def progress_updated(*, group: str, progress: dict) -> None:
+    """A project's workflow moved on (a step completed): announce it to `group` once the
+    transaction commits. `progress` is the domain's snapshot (percentage, step completed,
+    next step, project and session ids)."""
+    event = {"type": "progress.updated", "progress": progress}
+    transaction.on_commit(lambda: _send(group, event))
+
+
+async def typing(
+    *,
+    group: str,
+    sender: str,
+    value: bool,
+    user_id: str | None,
+    user: dict | None = None,
+    session_id: str | None = None,
+) -> None:
     """Someone in `group` started or stopped typing; `sender` is their socket's channel, so
-    that it does not hear its own news."""
+    that it does not hear its own news. `user` optionally describes them (id, name), and
+    `session_id` names the conversation for sockets that follow several."""
     layer = get_channel_layer()
-    await layer.group_send(
-        group, {"type": "user.typing", "sender": sender, "value": value, "user_id": user_id}
-    )
+    event = {"type": "user.typing", "sender": sender, "value": value, "user_id": user_id}
+    if user is not None:
+        event["user"] = user
+    if session_id is not None:
+        event["session_id"] = session_id
+    await layer.group_send(group, event)

@@ -1,4 +1,4 @@
-"""WebSocket routes: the game's /ws (the movie platform's socket arrives with its issue)."""
+"""WebSocket routes: the game's /ws and the movie platform's /api/v1/websocket."""
 
 from channels.routing import URLRouter
 from channels.security.websocket import OriginValidator
@@ -6,10 +6,12 @@ from django.conf import settings
 from django.urls import path
 
 from realtime.consumers.game import GameConsumer
+from realtime.consumers.movie import MovieConsumer
 from realtime.middleware import JWTScopeMiddleware
 
 websocket_urlpatterns = [
     path("ws", GameConsumer.as_asgi()),
+    path("api/v1/websocket", MovieConsumer.as_asgi()),
 ]
 
 # Sockets authenticate by token, not by cookie, so any origin may connect unless

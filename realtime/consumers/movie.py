@@ -1,0 +1,352 @@
+"""The movie platform's socket `/api/v1/websocket` (seed 003 "WebSocket API", CONTRACTS.md
+"Realtime").
+
+Connecting needs a JWT (`Authorization: Bearer …`, or `?token=` where a browser cannot set
+headers). Refusals are sent after the handshake, so browsers can read them: an error frame,
+then the close code:
+- 4401 `AUTH_REQUIRED`: no token, or an invalid or expired one;
+- 4429 `RATE_LIMITED`: the user already has as many sockets open as their tier allows
+  (free 5, pro 20, enterprise unlimited), counted across server processes.
+
+Client frames are JSON objects with a `type`: `join-session`, `leave-session`,
+`chat-message`, `typing`, `choice-selected`. A socket follows the sessions it joined (only
+members of the session's project may join; viewers may join and read, not write). A problem
+with a frame never closes the socket: it gets `{type: "error", code, message}` with one of the
+seed's codes. Writes go through the same services as REST (`chats.workflow_services`), and
+what they store reaches every socket of the session as domain events rendered here:
+`message-received` (a member's line), `ai-response` (the AI's reply with its choices),
+`progress-update` (a step completed), `user-typing` (to the others only).
+A `userId` in a client frame is ignored: the token says who speaks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from accounts.ownership import actor_or_none
+from chats import workflow_selectors, workflow_services
+from core.errors import DomainError, ErrorCode
+from projects.selectors import project_role
+from realtime import publish
+from realtime.connection_slots import ConnectionSlot
+
+logger = logging.getLogger(__name__)
+
+CLOSE_BAD_TOKEN = 4401
+CLOSE_TOO_MANY_CONNECTIONS = 4429
+# Seconds between the attempts to leave a group on disconnect.
+LEAVE_RETRY_PAUSES = (0.1, 0.5, 2.0)
+
+
+@database_sync_to_async
+def _session_join(user, session_id) -> dict:
+    """The session's facts for a socket that may read it (raises the REST errors)."""
+    session = workflow_selectors.session_get_for(user, session_id)
+    return {
+        "sessionId": session.public_id,
+        "projectId": session.project_id,
+        "role": project_role(user, session.project),
+        "currentStep": session.current_step,
+        "status": workflow_selectors.session_status(session),
+    }
+
+
+class MovieConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.user = actor_or_none(self.scope.get("user"))
+        self.sessions: dict[str, dict] = {}
+        self.tasks: set[asyncio.Task] = set()
+        self.slot: ConnectionSlot | None = None
+        self.heartbeat: asyncio.Task | None = None
+        if self.scope.get("auth_error") or self.user is None:
+            await self._refuse(
+                CLOSE_BAD_TOKEN,
+                ErrorCode.AUTH_REQUIRED,
+                self.scope.get("auth_error") or "A Bearer token is required",
+            )
+            return
+        slot = ConnectionSlot(user_pk=self.user.pk, tier=self.user.tier, owner=self.channel_name)
+        if not await slot.claim():
+            await self._refuse(
+                CLOSE_TOO_MANY_CONNECTIONS,
+                ErrorCode.RATE_LIMITED,
+                f"Too many open connections: the {self.user.tier} tier allows {slot.limit}",
+            )
+            return
+        self.slot = slot
+        if slot.limit is not None:
+            self.heartbeat = asyncio.create_task(self._keep_slot())
+        await self.accept()
+
+    async def _refuse(self, code: int, error: ErrorCode, message: str) -> None:
+        """Accept, say why, close: a browser reads the code only of an accepted socket."""
+        await self.accept()
+        await self.error(error, message)
+        await self.close(code=code)
+
+    async def _keep_slot(self) -> None:
+        while True:
+            await asyncio.sleep(self.slot.heartbeat_seconds)
+            try:
+                await self.slot.refresh()
+            except Exception:
+                logger.exception("Refreshing a socket's connection slot failed")
+
+    async def disconnect(self, code):
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.heartbeat
+        if self.slot is not None:
+            await self.slot.release()
+            self.slot = None
+        for session_id in list(self.sessions):
+            await self._leave(publish.project_session_group(session_id))
+        self.sessions.clear()
+        # Turns already started finish and are stored: the other members still see them.
+
+    async def _leave(self, group: str) -> None:
+        """Leave `group`, retrying a failed removal: a dead member would stay in the group
+        until it expires, and every broadcast would pay for it meanwhile."""
+        for attempt, pause in enumerate((*LEAVE_RETRY_PAUSES, None)):
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+                return
+            except Exception:
+                if pause is None:
+                    logger.exception("Leaving %s failed after %d attempts", group, attempt + 1)
+                    return
+                logger.warning("Leaving %s failed; retrying", group, exc_info=True)
+                await asyncio.sleep(pause)
+
+    # --- client to server ------------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.user is None or self.slot is None:
+            return
+        raw = text_data if text_data is not None else bytes_data
+        size = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw or b"")
+        if size > settings.GAME_WS_FRAME_MAX_BYTES:
+            await self.error(
+                ErrorCode.PAYLOAD_TOO_LARGE,
+                f"Frame too large: {size} bytes; the limit is "
+                f"{settings.GAME_WS_FRAME_MAX_BYTES} bytes",
+            )
+            return
+        try:
+            frame = json.loads(raw)
+        except (ValueError, TypeError):
+            await self.error(ErrorCode.WEBSOCKET_ERROR, "Invalid JSON frame")
+            return
+        if not isinstance(frame, dict):
+            await self.error(ErrorCode.WEBSOCKET_ERROR, "A frame must be a JSON object")
+            return
+        kind = frame.get("type")
+        handler = {
+            "join-session": self.on_join,
+            "leave-session": self.on_leave,
+            "chat-message": self.on_chat_message,
+            "typing": self.on_typing,
+            "choice-selected": self.on_choice,
+        }.get(kind)
+        if handler is None:
+            await self.error(
+                ErrorCode.WEBSOCKET_ERROR,
+                f"Unknown type: {kind!r}; use join-session, leave-session, chat-message, "
+                "typing or choice-selected",
+            )
+            return
+        await handler(frame)
+
+    def _session_id(self, frame: dict) -> str | None:
+        value = frame.get("sessionId")
+        return value if isinstance(value, str) and value else None
+
+    async def _joined(self, frame: dict) -> str | None:
+        """The frame's session, if this socket joined it; else an error frame and None."""
+        session_id = self._session_id(frame)
+        if session_id is None:
+            await self.error(ErrorCode.VALIDATION_ERROR, "sessionId: This field is required")
+            return None
+        if session_id not in self.sessions:
+            await self.error(
+                ErrorCode.WEBSOCKET_ERROR, f"Join session {session_id} first (join-session)"
+            )
+            return None
+        return session_id
+
+    async def on_join(self, frame: dict):
+        session_id = self._session_id(frame)
+        if session_id is None:
+            await self.error(ErrorCode.VALIDATION_ERROR, "sessionId: This field is required")
+            return
+        try:
+            facts = await _session_join(self.user, session_id)
+        except DomainError as exc:
+            await self.error(exc.code, exc.message)
+            return
+        session_id = facts["sessionId"]
+        await self.channel_layer.group_add(
+            publish.project_session_group(session_id), self.channel_name
+        )
+        self.sessions[session_id] = facts
+        await self.send_json({"type": "session-joined", **facts})
+
+    async def on_leave(self, frame: dict):
+        session_id = await self._joined(frame)
+        if session_id is None:
+            return
+        await self.channel_layer.group_discard(
+            publish.project_session_group(session_id), self.channel_name
+        )
+        del self.sessions[session_id]
+        await self.send_json({"type": "session-left", "sessionId": session_id})
+
+    async def on_chat_message(self, frame: dict):
+        session_id = await self._joined(frame)
+        if session_id is None:
+            return
+        message = frame.get("message")
+        attachments = frame.get("attachments") or []
+        if not isinstance(message, str) or not message.strip():
+            await self.error(ErrorCode.VALIDATION_ERROR, "message: Must be a non-empty string")
+            return
+        if not isinstance(attachments, list) or not all(isinstance(a, str) for a in attachments):
+            await self.error(ErrorCode.VALIDATION_ERROR, "attachments: Must be a list of media ids")
+            return
+        self._spawn(
+            workflow_services.session_message_send(
+                user=self.user,
+                project_id=self.sessions[session_id]["projectId"],
+                session_id=session_id,
+                message=message,
+                attachments=attachments,
+            )
+        )
+
+    async def on_choice(self, frame: dict):
+        session_id = await self._joined(frame)
+        if session_id is None:
+            return
+        choice_id = frame.get("choiceId")
+        custom_input = frame.get("customInput")
+        if not isinstance(choice_id, str) or not choice_id:
+            await self.error(ErrorCode.VALIDATION_ERROR, "choiceId: This field is required")
+            return
+        if custom_input is not None and not isinstance(custom_input, str):
+            await self.error(ErrorCode.VALIDATION_ERROR, "customInput: Must be a string")
+            return
+        self._spawn(
+            workflow_services.session_choice_make(
+                user=self.user,
+                session_id=session_id,
+                choice_id=choice_id,
+                custom_input=custom_input,
+            )
+        )
+
+    async def on_typing(self, frame: dict):
+        session_id = await self._joined(frame)
+        if session_id is None:
+            return
+        value = frame.get("isTyping")
+        if not isinstance(value, bool):
+            await self.error(ErrorCode.VALIDATION_ERROR, "isTyping: Must be true or false")
+            return
+        await publish.typing(
+            group=publish.project_session_group(session_id),
+            sender=self.channel_name,
+            value=value,
+            user_id=self.user.public_id,
+            user={"id": self.user.public_id, "name": self.user.name or self.user.email},
+            session_id=session_id,
+        )
+
+    # --- writes run beside the receive loop, so frames keep flowing while the AI answers ---
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.create_task(self._report(coroutine))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _report(self, coroutine) -> None:
+        """Run a write; its failure is told to this socket only (the stored lines reach every
+        member as events)."""
+        try:
+            await coroutine
+        except DomainError as exc:
+            await self.error(exc.code, exc.message)
+        except Exception:
+            logger.exception("Movie socket write failed")
+            await self.error(ErrorCode.INTERNAL_ERROR, "The request failed; please retry")
+
+    # --- server to client ------------------------------------------------------------------
+
+    async def send_json(self, content: dict) -> None:
+        await self.send(text_data=json.dumps(content))
+
+    async def error(self, code, message: str) -> None:
+        await self.send_json({"type": "error", "code": str(code), "message": message})
+
+    async def message_stored(self, event: dict) -> None:
+        """A stored line of a joined session: a member's (`message-received`) or the AI's
+        reply with its choices (`ai-response`)."""
+        message = event["message"]
+        if message["role"] == "assistant":
+            frame = {
+                "type": "ai-response",
+                "sessionId": message["session_id"],
+                "messageId": message["id"],
+                "content": message["content"],
+                "choices": message["choices"],
+                "nextStep": message["next_step"],
+                "processingTime": message["processing_time"],
+                "timestamp": message["created_at"],
+            }
+        else:
+            frame = {
+                "type": "message-received",
+                "sessionId": message["session_id"],
+                "messageId": message["id"],
+                "sender": message["sender"],
+                "content": message["content"],
+                "attachments": message["attachments"],
+                "timestamp": message["created_at"],
+            }
+        await self.send_json(frame)
+
+    async def progress_updated(self, event: dict) -> None:
+        progress = event["progress"]
+        await self.send_json(
+            {
+                "type": "progress-update",
+                "sessionId": progress["session_id"],
+                "projectId": progress["project_id"],
+                "progress": {
+                    "percentage": progress["percentage"],
+                    "stepCompleted": progress["step_completed"],
+                    "nextStep": progress["next_step"],
+                    "completedSteps": progress["completed_steps"],
+                    "nextSteps": progress["next_steps"],
+                },
+            }
+        )
+
+    async def user_typing(self, event: dict) -> None:
+        if event["sender"] == self.channel_name:
+            return
+        await self.send_json(
+            {
+                "type": "user-typing",
+                "sessionId": event.get("session_id"),
+                "user": event.get("user") or {"id": event["user_id"], "name": None},
+                "isTyping": event["value"],
+            }
+        )
