@@ -72,7 +72,7 @@ class ProjectListQuery(serializers.Serializer):
 
 class InviteInput(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    role = serializers.ChoiceField(choices=CollaboratorRole.values)
+    role = serializers.ChoiceField(choices=CollaboratorRole.choices)
 
 
 # --- Output -----------------------------------------------------------------------------------

@@ -282,6 +282,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CollaboratorRoleEnum": "projects.models.CollaboratorRole",
         "ProjectRoleEnum": ["owner", "collaborator", "viewer"],
+        # The message role of G, A and C, which would otherwise collide with the above.
+        "RoleEnum": ["system", "user", "assistant"],
     },
 }
 
