@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.fields import (
+    MAX_ID,
     FlexibleIdField,
     StrictCharField,
     StrictIntegerField,
@@ -113,6 +114,13 @@ class GameOutput(serializers.Serializer):
         return game.title
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {key: {"type": "string", "maxLength": 4000} for key in SCENARIO_KEYS},
+        "additionalProperties": False,
+    }
+)
 class ScenarioField(serializers.DictField):
     """`{hook?, role?, mission?}`, each a string; other keys are refused."""
 
@@ -143,7 +151,7 @@ class GameTitleOutput(OmitNoneMixin, serializers.Serializer):
     image = serializers.CharField()
     genre = serializers.CharField()
     date = IsoDateTimeField(source="created_at")
-    scenario = serializers.DictField(required=False, allow_null=True)
+    scenario = ScenarioField(required=False, allow_null=True)
 
 
 class GameTitleListQuery(serializers.Serializer):
@@ -198,6 +206,14 @@ class ProgressOutput(OmitNoneMixin, serializers.Serializer):
 # --- Messages and history --------------------------------------------------------------------
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+            {"type": "string", "pattern": "^\\s*[0-9]+\\s*$"},
+        ]
+    }
+)
 class AfterIdField(FlexibleIdField):
     """A message id to read after; `0` (nothing seen yet) is allowed and means "from the start"."""
 

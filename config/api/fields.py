@@ -31,7 +31,14 @@ def user_ref_out(ref: str) -> int | str:
     return ref
 
 
-@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]})
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+            {"type": "string", "pattern": "^\\s*[0-9]+\\s*$"},
+        ]
+    }
+)
 class FlexibleIdField(serializers.Field):
     """An integer id sent as a number or a numeric string."""
 

@@ -1,10 +1,14 @@
-"""OpenAPI descriptions of each family's error body, for drf-spectacular."""
+"""OpenAPI descriptions of each family's error body and auth, for drf-spectacular."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
+
+from config.api.authentication import BearerJWTAuthentication
 
 GameError = inline_serializer(
     name="GameError", fields={"error": serializers.CharField(help_text="What went wrong")}
@@ -67,3 +71,45 @@ class BearerJWTScheme(SimpleJWTScheme):
 
 
 ASSISTANT_SIMPLE_ERRORS = _errors(AssistantError, {405: "Method not allowed", 500: "Server error"})
+
+ERROR_BODIES = {"G": GameError, "A": AssistantError, "M": MovieError}
+UNAUTHORIZED = (
+    "Invalid token: expired, badly signed, or a malformed Authorization header (anything "
+    "but `Bearer <token>`)"
+)
+
+
+class FamilyAutoSchema(AutoSchema):
+    """drf-spectacular's schema, saying what each family's authentication really does.
+
+    - G and A take a token when one is sent and work without it (A's caller is then its
+      cookie identity): their security is `[{bearerAuth: []}, {}]`. G requires the token only
+      when GAME_REQUIRE_AUTH is on; M always does.
+    - Every route that reads a Bearer token answers a bad one with 401 in its family's body,
+      a malformed `Authorization` header included, so the 401 is documented on each of them.
+    """
+
+    def _family(self) -> str | None:
+        return getattr(self.view, "family", None)
+
+    def _reads_bearer(self) -> bool:
+        return any(
+            isinstance(auth, BearerJWTAuthentication) for auth in self.view.get_authenticators()
+        )
+
+    def get_auth(self):
+        auths = super().get_auth()
+        family = self._family()
+        optional = family == "A" or (family == "G" and not settings.GAME_REQUIRE_AUTH)
+        if optional and auths and {} not in auths:
+            auths.append({})
+        return auths
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        body = ERROR_BODIES.get(self._family())
+        if body is not None and self._reads_bearer() and "401" not in responses:
+            responses["401"] = self._get_response_for_code(
+                OpenApiResponse(body, description=UNAUTHORIZED), "401", direction=direction
+            )
+        return responses
