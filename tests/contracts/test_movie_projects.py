@@ -827,3 +827,50 @@ class TestProjectMedia:
         assert set(item) == {"id", "filename", "mediaType", "uploadedAt"}
         assert (item["filename"], item["mediaType"]) == ("first.png", "style_reference")
         assert ISO_Z.match(item["uploadedAt"])
+
+
+# --- What a project shows of its chat sessions ----------------------------------------------
+
+
+def add_session(project, user, *, status="active", idle=dt.timedelta(0), step="plot-outline"):
+    from chats.models import Chat, ChatKind
+
+    return Chat.all_chats.create(
+        kind=ChatKind.PROJECT_SESSION,
+        public_id=f"session-{Chat.all_chats.count():016x}",
+        title=project.title,
+        owner=user,
+        project=project,
+        current_step=step,
+        status=status,
+        last_activity=timezone.now() - idle,
+    )
+
+
+class TestProjectSessions:
+    def test_counts_and_lists_active_sessions_only(self, auth_client, user, other_user, settings):
+        settings.MOVIE_SESSION_IDLE_SECONDS = 3600
+        project = make_project(user)
+        share(project, other_user)
+        older = add_session(project, user, idle=dt.timedelta(minutes=5))
+        newer = add_session(project, other_user, step="character-design")
+        add_session(project, user, status="completed")
+        add_session(project, user, idle=dt.timedelta(hours=2))  # idle: paused
+        [item] = json_body(auth_client.get(PROJECTS))["projects"]
+        assert item["activeSessionsCount"] == 2
+        data = json_body(auth_client.get(detail_url(project)))["project"]
+        assert data["activeSessionsCount"] == 2
+        assert [s["id"] for s in data["activeSessions"]] == [newer.public_id, older.public_id]
+        first = data["activeSessions"][0]
+        assert set(first) == {"id", "userId", "currentStep", "lastActivity"}
+        assert (first["userId"], first["currentStep"]) == (other_user.public_id, "character-design")
+        assert ISO_Z.match(first["lastActivity"])
+
+    def test_the_counts_cost_no_extra_query(self, auth_client, user, django_assert_num_queries):
+        for n in range(3):
+            project = make_project(user, title=f"P{n}")
+            add_session(project, user)
+            add_media(project, f"m{n}.png")
+        with django_assert_num_queries(3):
+            items = json_body(auth_client.get(PROJECTS))["projects"]
+        assert [(i["mediaCount"], i["activeSessionsCount"]) for i in items] == [(1, 1)] * 3
