@@ -9,19 +9,21 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from accounts.models import User
 from ai import client as ai
 from config.api.base import MovieApiView
 from config.api.params import body_input, query_input
 from config.api.schema import MOVIE_ERRORS, MovieError
-from core.errors import ValidationFailed
+from core.errors import DomainError, ValidationFailed
 from media_library import selectors, services
 from media_library.errors import MediaNotFound
-from media_library.files import SizeLimitedUploadHandler
-from media_library.links import verify_link
+from media_library.files import limit_uploads
+from media_library.links import read_link, verify_link
 from media_library.models import Media, MediaStatus
 from media_library.serializers import (
     MediaDetailEnvelope,
@@ -66,11 +68,7 @@ class MediaUploadApi(MovieApiView):
     )
     def post(self, request):
         # Before the body is read: files stream to temporary files, cut at the tier's limit.
-        request._request.upload_handlers = [
-            SizeLimitedUploadHandler(
-                request._request, limit=services.upload_limit_for(request.user)
-            )
-        ]
+        limit_uploads(request, limit=services.upload_limit_for(request.user))
         serializer = UploadInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -210,6 +208,22 @@ class MediaSearchApi(MovieApiView):
         )
 
 
+class SignedLinkAuthentication(BaseAuthentication):
+    """The user a signed link was made for, so its requests count against that user's
+    tier limit (a grid of thumbnails is not charged to a shared office address). It grants
+    nothing: the view checks the link itself. A bad token leaves the caller anonymous."""
+
+    def authenticate(self, request):
+        try:
+            grant = read_link(request.query_params.get("token", ""))
+        except DomainError:
+            return None
+        if grant.user_id is None:
+            return None
+        user = User.objects.filter(pk=grant.user_id, is_active=True).first()
+        return (user, None) if user is not None else None
+
+
 class _SignedFileApi(MovieApiView):
     """Serves a media file to whoever holds a valid signed link (no token: an <img> works).
 
@@ -217,7 +231,7 @@ class _SignedFileApi(MovieApiView):
     the link does not fit (another version, no thumbnail yet), is 404.
     """
 
-    authentication_classes = []
+    authentication_classes = [SignedLinkAuthentication]
     permission_classes = [AllowAny]
     kind = ""
 
@@ -225,16 +239,20 @@ class _SignedFileApi(MovieApiView):
         return self.serve(request, media_id)
 
     def serve(self, request, media_id: str):
-        version = verify_link(
+        grant = verify_link(
             request.query_params.get("token", ""), media_id=media_id, kind=self.kind
         )
         media = Media.objects.filter(pk=media_id).exclude(status=MediaStatus.ARCHIVED).first()
         field = (
             None if media is None else (media.file if self.kind == "download" else media.thumbnail)
         )
-        if media is None or media.version != version or not field:
+        if media is None or media.version != grant.version or not field:
             raise MediaNotFound("This file no longer exists")
-        return self.file_response(media, field)
+        response = self.file_response(media, field)
+        # The URL never changes for this file until it expires: caches may keep it that long.
+        remaining = max(0, int(grant.expires - time.time()))
+        response["Cache-Control"] = f"private, max-age={remaining}"
+        return response
 
     def file_response(self, media, field) -> FileResponse:
         raise NotImplementedError
@@ -265,7 +283,6 @@ class MediaDownloadApi(_SignedFileApi):
             filename=media.original_filename,
         )
         response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, max-age=300"
         return response
 
 
@@ -287,5 +304,4 @@ class MediaThumbnailApi(_SignedFileApi):
         response = FileResponse(default_storage.open(field.name, "rb"), content_type="image/jpeg")
         response["Content-Disposition"] = "inline"
         response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, max-age=300"
         return response

@@ -121,3 +121,13 @@ class SizeLimitedUploadHandler(TemporaryFileUploadHandler):
     def upload_interrupted(self):
         if not self.oversize:
             super().upload_interrupted()
+
+
+def limit_uploads(request, *, limit: int) -> None:
+    """Before the body is read: stream each file part to a temporary file, cut at `limit`.
+
+    `request` is a Django request or a DRF one. Upload routes call it first thing, so a file
+    over the caller's limit never fills memory or disk.
+    """
+    django_request = getattr(request, "_request", request)
+    django_request.upload_handlers = [SizeLimitedUploadHandler(django_request, limit=limit)]

@@ -45,7 +45,8 @@ def absolute(request, path: str) -> str:
 def thumbnail_url(media: Media, request) -> str | None:
     if not media.thumbnail:
         return None
-    return absolute(request, signed_link(media, "thumbnail").url)
+    user = getattr(request, "user", None)
+    return absolute(request, signed_link(media, "thumbnail", user=user).url)
 
 
 # --- input --------------------------------------------------------------------------------
@@ -296,7 +297,8 @@ class MediaDetailOutput(serializers.Serializer):
 
     def _download(self, media):
         if not hasattr(self, "_download_link"):
-            self._download_link = signed_link(media, "download")
+            user = getattr(self.context.get("request"), "user", None)
+            self._download_link = signed_link(media, "download", user=user)
         return self._download_link
 
     def get_downloadUrl(self, media) -> str:

@@ -463,6 +463,12 @@ def test_signed_links_serve_the_file_and_thumbnail_without_a_token(auth_client, 
     thumb = anonymous.get(media["thumbnailUrl"])
     assert thumb.status_code == 200 and thumb["Content-Type"] == "image/jpeg"
     assert b"".join(thumb.streaming_content)[:3] == b"\xff\xd8\xff"
+    # The same link for the next minutes (browsers cache it), counted against the user's tier.
+    again = json_body(auth_client.get(f"/api/v1/media/{media_id}"))["media"]
+    assert again["downloadUrl"] == media["downloadUrl"]
+    assert download["X-RateLimit-Tier"] == "free"
+    max_age = int(download["Cache-Control"].removeprefix("private, max-age="))
+    assert 3600 - 5 <= max_age <= 3600 + 600
 
 
 def test_tampered_signed_links_are_refused(auth_client, project):
@@ -487,8 +493,10 @@ def test_expired_signed_links_are_refused(auth_client, project):
     media_id = analysed(auth_client, project, "a.png", RED)
     media = Media.objects.get(pk=media_id)
     expired = signed_link(media, "download", lifetime=-1)
-    error = movie_error(APIClient().get(expired.url), 403, "ACCESS_DENIED")
+    response = APIClient().get(expired.url)
+    error = movie_error(response, 403, "ACCESS_DENIED")
     assert "expired" in error["message"]
+    assert response["X-RateLimit-Tier"] == "anonymous"  # a link made for nobody
     fresh = signed_link(media, "download", lifetime=60)
     assert APIClient().get(fresh.url).status_code == 200
 
