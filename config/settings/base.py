@@ -107,6 +107,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Sends the Content-Security-Policy of SECURE_CSP (empty, so no header, unless HTTPS=1).
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -356,6 +358,42 @@ MOVIE_RATE_LIMITS = {
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))
 # Projects a user may own per tier (seed 003: the free tier allows 3); None is unlimited.
 MOVIE_PROJECT_LIMITS = {"free": 3, "pro": None, "enterprise": None}
+
+# --- HTTPS: one switch for a deployment behind TLS --------------------------------------------
+# HTTPS=1 turns on the SSL redirect, HSTS, secure cookies and a Content Security Policy that
+# the admin and Swagger UI (served with its init script as a file, not inline) work under.
+# Behind a TLS-terminating proxy, TRUSTED_PROXY_COUNT > 0 also trusts its X-Forwarded-Proto.
+HTTPS = env_bool("HTTPS", False)
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    # Load balancers probe over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", 31536000))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Joining the browsers' preload list is a one-way commitment for the whole domain; the
+        # operator opts in with HSTS_PRELOAD=1, so its absence is not a deployment warning.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    CSRF_COOKIE_SAMESITE = "Lax"
+    if TRUSTED_PROXY_COUNT > 0:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_CSP = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # Swagger UI and the admin set style attributes.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    }
 
 # --- AI provider ---------------------------------------------------------------------------
 # With no AI_BASE_URL and no OPENAI_API_KEY the offline provider answers in-process. Each task
