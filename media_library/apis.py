@@ -26,12 +26,14 @@ from media_library.files import limit_uploads
 from media_library.links import read_link, verify_link
 from media_library.models import Media, MediaStatus
 from media_library.serializers import (
+    DeletedOutput,
     MediaDetailEnvelope,
     MediaDetailInput,
     MediaDetailOutput,
     MediaListEnvelope,
     MediaListInput,
     MediaListOutput,
+    MediaUpdateInput,
     RejectedOutput,
     SearchEnvelope,
     SearchHitOutput,
@@ -126,7 +128,8 @@ class MediaListApi(MovieApiView):
 
 
 class MediaDetailApi(MovieApiView):
-    """GET /api/v1/media/{id}: one media with its analysis, usage and signed links."""
+    """/api/v1/media/{id}: GET one media with its analysis, usage and signed links; PATCH
+    what the uploader said about it (or archive it); DELETE it."""
 
     @extend_schema(
         tags=["media"],
@@ -144,6 +147,32 @@ class MediaDetailApi(MovieApiView):
             "usage": selectors.media_usage(media),
         }
         return Response({"media": MediaDetailOutput(media, context=context).data})
+
+    @extend_schema(
+        tags=["media"],
+        request=MediaUpdateInput,
+        responses={200: MediaDetailEnvelope, **MOVIE_ERRORS},
+        summary="Rename, describe, tag, retype, archive or restore a media (partial)",
+        operation_id="media_update",
+    )
+    def patch(self, request, media_id: str):
+        data = body_input(MediaUpdateInput, request)
+        media = selectors.media_get_for(request.user, media_id, write=True)
+        media = services.media_update(user=request.user, media=media, data=data)
+        context = {"request": request, "usage": selectors.media_usage(media)}
+        return Response({"media": MediaDetailOutput(media, context=context).data})
+
+    @extend_schema(
+        tags=["media"],
+        request=None,
+        responses={200: DeletedOutput, **MOVIE_ERRORS},
+        summary="Delete a media and its files",
+        operation_id="media_delete",
+    )
+    def delete(self, request, media_id: str):
+        media = selectors.media_get_for(request.user, media_id, write=True)
+        services.media_delete(user=request.user, media=media)
+        return Response({"id": media_id, "deleted": True})
 
 
 class MediaReanalyseApi(MovieApiView):

@@ -110,6 +110,30 @@ class MediaDetailInput(serializers.Serializer):
     include = serializers.ChoiceField(choices=["vector"], required=False)
 
 
+class MediaUpdateInput(serializers.Serializer):
+    displayName = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    tags = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False)
+    mediaType = serializers.ChoiceField(choices=MediaType.values, required=False)
+    status = serializers.ChoiceField(
+        choices=[MediaStatus.ACTIVE, MediaStatus.ARCHIVED], required=False
+    )
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError(
+                "Send at least one of displayName, description, tags, mediaType, status."
+            )
+        names = {"displayName": "display_name", "mediaType": "media_type"}
+        return {names.get(key, key): value for key, value in attrs.items()}
+
+
+class DeletedOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    id = serializers.CharField()
+    deleted = serializers.BooleanField()
+
+
 class SearchInput(serializers.Serializer):
     query = serializers.CharField(max_length=1000)
     projectId = serializers.CharField(required=False, allow_null=True, max_length=64)

@@ -345,6 +345,72 @@ def media_reanalyse(*, user, media: Media) -> Media:
     return media
 
 
+def media_update(*, user, media: Media, data: dict) -> Media:
+    """Change what the uploader said about a media, or archive / restore it.
+
+    `data` may hold display_name, description, tags, media_type and status ("archived" or
+    "active"). New words (description, tags) run the analysis again, so that search and the
+    embedding follow them. Restoring an archived media makes it active again, or queues its
+    analysis when it never finished one.
+    """
+    project_check_access(user, media.project, write=True)
+    with transaction.atomic():
+        media = Media.objects.select_for_update().select_related("project").get(pk=media.pk)
+        fields: set[str] = set()
+        if "display_name" in data:
+            media.display_name = data["display_name"].strip() or media.original_filename
+            fields.add("display_name")
+        reanalyse = False
+        if "description" in data and data["description"].strip() != media.description:
+            media.description = data["description"].strip()
+            fields.add("description")
+            reanalyse = True
+        if "tags" in data:
+            tags = clean_tags(data["tags"])
+            if tags != media.tags:
+                media.tags = tags
+                media.tag_index = tag_index(tags, (media.ai_analysis or {}).get("tags", []))
+                fields.update({"tags", "tag_index"})
+                reanalyse = True
+        if "media_type" in data and data["media_type"] != media.media_type:
+            media.media_type = data["media_type"]
+            fields.add("media_type")
+        status = data.get("status")
+        if status is not None and status != media.status:
+            if status == MediaStatus.ARCHIVED:
+                media.status = MediaStatus.ARCHIVED
+            elif status == MediaStatus.ACTIVE and media.status == MediaStatus.ARCHIVED:
+                media.status = (
+                    MediaStatus.ACTIVE if media.embedding_generated_at else MediaStatus.PROCESSING
+                )
+            else:
+                raise ValidationFailed(
+                    f"status: cannot go from {media.status} to {status} (use reanalyze to "
+                    "retry an analysis)",
+                    details=[{"field": "status", "message": "Not allowed from the current status"}],
+                )
+            fields.add("status")
+        if reanalyse and media.status == MediaStatus.ACTIVE:
+            media.status = MediaStatus.PROCESSING
+            fields.add("status")
+        if media.status == MediaStatus.PROCESSING and "status" in fields:
+            media.failure_reason = ""
+            fields.add("failure_reason")
+            _enqueue_analysis(media.pk)
+        if fields:
+            media.save(update_fields=[*fields, "updated_at"])
+    return media
+
+
+def media_delete(*, user, media: Media) -> None:
+    """Delete a media, its stored file and thumbnail (the files once the deletion commits)."""
+    project_check_access(user, media.project, write=True)
+    names = [name for name in (media.file.name, media.thumbnail.name) if name]
+    with transaction.atomic():
+        Media.objects.filter(pk=media.pk).delete()
+        transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
+
+
 def media_references_add(*, media_ids: list[str], session_id: str, message_id: str) -> None:
     """Record that a chat message referred to these media (the detail's `usage`)."""
     MediaReference.objects.bulk_create(

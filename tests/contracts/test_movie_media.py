@@ -634,3 +634,99 @@ def test_the_offline_provider_reads_text_only(auth_client, project, settings):
     settings.MEDIA_ANALYSIS_SEND_IMAGE = True  # ignored: the offline provider has no eyes
     media_id = analysed(auth_client, project, "r.png", RED)
     assert Media.objects.get(pk=media_id).status == "active"
+
+
+# --- update and delete ----------------------------------------------------------------------
+
+
+def test_patch_renames_retags_and_reanalyses(auth_client, project):
+    media_id = analysed(auth_client, project, "r.png", RED, tags='["hero"]')
+    body = json_body(
+        auth_client.patch(
+            f"/api/v1/media/{media_id}",
+            {
+                "displayName": "Hero, red coat",
+                "tags": ["villain", "coat"],
+                "mediaType": "reference",
+            },
+        )
+    )
+    media = body["media"]
+    assert media["displayName"] == "Hero, red coat" and media["mediaType"] == "reference"
+    assert media["tags"] == ["villain", "coat"]
+    # New words: the analysis runs again, so search and the tags filter follow them.
+    assert media["status"] == "processing"
+    run_pending_tasks()
+    listed = json_body(auth_client.get("/api/v1/media?tags=villain,red"))["media"]
+    assert [m["id"] for m in listed] == [media_id]
+    assert json_body(auth_client.get("/api/v1/media?tags=hero"))["media"] == []
+    hits = json_body(auth_client.post("/api/v1/media/search", {"query": "villain"}))["results"]
+    assert hits[0]["matchingElements"] == ["villain"]
+
+    # A new display name alone changes nothing else.
+    renamed = json_body(auth_client.patch(f"/api/v1/media/{media_id}", {"displayName": "Coat"}))
+    assert renamed["media"]["status"] == "active"
+    error = movie_error(auth_client.patch(f"/api/v1/media/{media_id}", {}), 400, "VALIDATION_ERROR")
+    assert error["message"]
+
+
+def test_archive_hides_from_search_and_restore_brings_back(auth_client, project):
+    media_id = analysed(auth_client, project, "r.png", RED)
+    archived = json_body(auth_client.patch(f"/api/v1/media/{media_id}", {"status": "archived"}))
+    assert archived["media"]["status"] == "archived"
+    assert json_body(auth_client.post("/api/v1/media/search", {"query": "red"}))["results"] == []
+    listed = json_body(auth_client.get("/api/v1/media?status=archived"))["media"]
+    assert [m["id"] for m in listed] == [media_id]
+    movie_error(auth_client.post(f"/api/v1/media/{media_id}/reanalyze"), 400, "VALIDATION_ERROR")
+    restored = json_body(auth_client.patch(f"/api/v1/media/{media_id}", {"status": "active"}))
+    assert restored["media"]["status"] == "active"
+    assert (
+        len(json_body(auth_client.post("/api/v1/media/search", {"query": "red"}))["results"]) == 1
+    )
+
+
+def test_a_failed_media_is_retried_with_reanalyze_not_by_status(auth_client, project):
+    media_id = upload_one(auth_client, project, "broken.jpg", truncated_jpeg())["mediaId"]
+    run_pending_tasks()
+    error = movie_error(
+        auth_client.patch(f"/api/v1/media/{media_id}", {"status": "active"}),
+        400,
+        "VALIDATION_ERROR",
+    )
+    assert error["details"][0]["field"] == "status"
+    movie_error(
+        auth_client.patch(f"/api/v1/media/{media_id}", {"status": "failed"}),
+        400,
+        "VALIDATION_ERROR",
+    )
+
+
+def test_update_and_delete_need_write_access(
+    auth_client, project, viewer_client, other_auth_client
+):
+    media_id = upload_one(auth_client, project)["mediaId"]
+    for client, status, code in (
+        (viewer_client, 403, "ACCESS_DENIED"),
+        (other_auth_client, 403, "ACCESS_DENIED"),
+    ):
+        movie_error(client.patch(f"/api/v1/media/{media_id}", {"displayName": "x"}), status, code)
+        movie_error(client.delete(f"/api/v1/media/{media_id}"), status, code)
+    movie_error(auth_client.delete("/api/v1/media/media-0000000000000000"), 404, "NOT_FOUND")
+    assert Media.objects.filter(pk=media_id).exists()
+
+
+def test_delete_removes_the_media_and_its_files(
+    auth_client, project, django_capture_on_commit_callbacks
+):
+    media_id = analysed(auth_client, project, "r.png", RED)
+    media = Media.objects.get(pk=media_id)
+    link = signed_link(media, "download")
+    storage = media.file.storage
+    names = [media.file.name, media.thumbnail.name]
+    assert all(storage.exists(name) for name in names)
+    with django_capture_on_commit_callbacks(execute=True):
+        body = json_body(auth_client.delete(f"/api/v1/media/{media_id}"))
+    assert body == {"success": True, "id": media_id, "deleted": True}
+    assert not any(storage.exists(name) for name in names)
+    movie_error(auth_client.get(f"/api/v1/media/{media_id}"), 404, "NOT_FOUND")
+    movie_error(APIClient().get(link.url), 404, "NOT_FOUND")
