@@ -12,6 +12,7 @@ from accounts import services
 from accounts.serializers import (
     LoginInput,
     LoginOutput,
+    LogoutOutput,
     RefreshInput,
     RefreshOutput,
     UserOutput,
@@ -50,10 +51,28 @@ class RefreshApi(MovieApiView):
         tags=["auth"],
         request=RefreshInput,
         responses={200: RefreshOutput, **MOVIE_ERRORS},
-        summary="Exchange a refresh token for a new access token",
+        summary="Exchange a refresh token for a new pair (the used refresh token stops working)",
     )
     def post(self, request):
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
         pair = services.token_refresh(**data.validated_data)
         return Response({"token": pair.access, "refreshToken": pair.refresh})
+
+
+class LogoutApi(MovieApiView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [*MovieApiView.throttle_classes, LoginRateThrottle]
+
+    @extend_schema(
+        tags=["auth"],
+        request=RefreshInput,
+        responses={200: LogoutOutput, **MOVIE_ERRORS},
+        summary="Log out: the refresh token stops working (idempotent)",
+    )
+    def post(self, request):
+        data = RefreshInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.token_revoke(**data.validated_data)
+        return Response(LogoutOutput({"loggedOut": True}).data)

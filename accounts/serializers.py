@@ -36,3 +36,8 @@ class RefreshOutput(serializers.Serializer):
     success = serializers.BooleanField(default=True)
     token = serializers.CharField()
     refreshToken = serializers.CharField()
+
+
+class LogoutOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    loggedOut = serializers.BooleanField()

@@ -5,4 +5,5 @@ from accounts import apis
 urlpatterns = [
     path("login", apis.LoginApi.as_view(), name="auth-login"),
     path("refresh", apis.RefreshApi.as_view(), name="auth-refresh"),
+    path("logout", apis.LogoutApi.as_view(), name="auth-logout"),
 ]

@@ -8,8 +8,9 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
-from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+
+from config.api.authentication import BearerJWTAuthentication
 
 
 def _token_from_scope(scope) -> str | None:
@@ -25,7 +26,7 @@ def _token_from_scope(scope) -> str | None:
 
 @database_sync_to_async
 def _user_for(raw_token: str):
-    auth = JWTAuthentication()
+    auth = BearerJWTAuthentication()
     validated = auth.get_validated_token(raw_token)
     return auth.get_user(validated)
 
