@@ -100,13 +100,20 @@ def client_address(request) -> str:
 
 
 def _caller(request) -> tuple[str, str]:
-    """(counter identity, tier) of the caller: the user when authenticated, else the address."""
-    user = getattr(request, "user", None) if hasattr(request, "_user") else None
-    if user is None:
-        user = getattr(getattr(request, "_request", request), "_movie_user", None)
+    """(counter identity, tier) of the caller: the user when authenticated, else the address.
+
+    In a view `request` is DRF's, already authenticated (`_user` is set, None when the token
+    was refused); outside one the middleware leaves the Bearer token's user in `_movie_user`.
+    Django's own `request.user` (the admin's session) is never used.
+    """
+    django_request = getattr(request, "_request", request)
+    if hasattr(request, "_request") and hasattr(request, "_user"):
+        user = request._user
+    else:
+        user = getattr(django_request, "_movie_user", None)
     if user is not None and getattr(user, "is_authenticated", False):
         return f"user-{user.pk}", getattr(user, "tier", "free") or "free"
-    return f"addr-{client_address(getattr(request, '_request', request))}", ANONYMOUS_TIER
+    return f"addr-{client_address(django_request)}", ANONYMOUS_TIER
 
 
 def movie_rate_limit(tier: str) -> int:

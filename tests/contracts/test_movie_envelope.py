@@ -57,11 +57,13 @@ def _success_routes(user):
     invitee = UserFactory()
     invitation = Invitation.objects.create(project=project, email=invitee.email, role="viewer")
     refresh = tokens_for_user(user=user).refresh
+    other_refresh = tokens_for_user(user=user).refresh
     login = {"email": user.email, "password": PASSWORD}
     invite = {"email": "new@example.com", "role": "viewer"}
     return [
         (None, "POST", "/api/auth/login", login, 200),
         (None, "POST", "/api/auth/refresh", {"refreshToken": refresh}, 200),
+        (None, "POST", "/api/auth/logout", {"refreshToken": other_refresh}, 200),
         (user, "GET", "/api/v1/projects", None, 200),
         (user, "POST", "/api/v1/projects", {"title": "Second"}, 201),
         (user, "GET", f"/api/v1/projects/{project.pk}", None, 200),
@@ -87,6 +89,7 @@ def test_the_success_walk_covers_every_projects_and_auth_route():
     covered = {
         "accounts.apis.LoginApi",
         "accounts.apis.RefreshApi",
+        "accounts.apis.LogoutApi",
         "projects.apis.ProjectListCreateApi",
         "projects.apis.ProjectDetailApi",
         "projects.apis.ProjectCollaboratorsApi",
