@@ -44,6 +44,8 @@ class ApiErrorEnvelopeMiddleware:
     - Turns exceptions that escape a view, and error responses that are not JSON (Django's
       404 for unknown routes, CSRF failures, 500 pages), into the family's envelope.
     Responses that are already JSON (DRF views answer in their own family) pass untouched.
+    - Gives every family M answer its X-Request-ID and X-RateLimit-* headers; an M request no
+      M view counted (an unknown route, a body refused early) is counted here.
     """
 
     sync_capable = True
