@@ -10,7 +10,8 @@ from rest_framework import serializers
 
 from chats import workflow_selectors
 from chats.models import MessageRole, SessionStatus
-from chats.workflow_services import MAX_ATTACHMENTS, sender_of
+from chats.workflow_records import sender_of
+from chats.workflow_services import MAX_ATTACHMENTS
 from config.api.pagination import PaginationOutput
 from projects import workflow
 

@@ -31,63 +31,35 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import User
 from ai import client as ai
 from chats import engine, workflow_prompts, workflow_selectors
-from chats.models import Chat, ChatKind, Message, MessageRole, SessionStatus, new_session_id
-from chats.services import new_client_id, title_from
+from chats.models import Chat, Message
+from chats.services import new_client_id
 from chats.workflow_errors import (
     ChoiceAlreadyMade,
     ChoiceNotOffered,
     InvalidWorkflowInput,
-    SessionNotFound,
     SessionTurnInFlight,
 )
-from core.limits import content_size_check
-from core.times import iso_utc
+from chats.workflow_records import (
+    attachments_check,
+    message_check,
+    reply_store,
+    session_create,
+    session_for_write,
+    session_touch,
+    user_line_store,
+)
+from media_library.services import media_upload
 from projects import workflow
-from projects.models import Project
-from projects.selectors import project_check_access, project_get_for
+from projects.selectors import project_get_for
 from realtime import publish
 
 logger = logging.getLogger("chats.workflow")
 
 MAX_ATTACHMENTS = 10
-
-
-# --- snapshots: what the domain events carry -------------------------------------------------
-
-
-def sender_of(user: User | None) -> dict | None:
-    if user is None:
-        return None
-    return {"id": user.public_id, "name": user.name or user.email, "role": user.role}
-
-
-def message_snapshot(session: Chat, message: Message, author: User | None = None) -> dict:
-    """A stored line of a session, in domain terms, for `publish.message_stored`."""
-    return {
-        "id": message.client_id,
-        "session_id": session.public_id,
-        "project_id": session.project_id,
-        "role": message.role,
-        "content": message.content,
-        "created_at": iso_utc(message.created_at),
-        "sender": sender_of(author) if message.role == MessageRole.USER else None,
-        "attachments": list(message.attachments or []),
-        "choices": list(message.choices or []) if message.role == MessageRole.ASSISTANT else [],
-        "next_step": message.next_step or None,
-        "processing_time": (message.metadata or {}).get("processingTime"),
-    }
-
-
-def _announce(session: Chat, message: Message, author: User | None = None) -> None:
-    publish.message_stored(
-        group=publish.project_session_group(session.public_id),
-        message=message_snapshot(session, message, author),
-    )
 
 
 # --- the per-session turn lock ---------------------------------------------------------------
@@ -110,128 +82,6 @@ def _turn_lock(session_id: str) -> str:
 def _turn_unlock(session_id: str, token: str) -> None:
     if cache.get(_lock_key(session_id)) == token:
         cache.delete(_lock_key(session_id))
-
-
-# --- checks ----------------------------------------------------------------------------------
-
-
-def message_check(message: object, field: str = "message") -> str:
-    if not isinstance(message, str) or not message.strip():
-        raise InvalidWorkflowInput(
-            f"{field}: Must be a non-empty string",
-            details=[{"field": field, "message": "Must be a non-empty string."}],
-        )
-    content_size_check(message, field=field)
-    return message
-
-
-def attachments_check(*, user: User, project: Project, ids: list[str]) -> list[str]:
-    """Media ids the line refers to: each must be media of `project` that `user` may read
-    (400 VALIDATION_ERROR naming each one that is not). Repeats are dropped."""
-    ids = list(dict.fromkeys(ids))
-    if not ids:
-        return []
-    from media_library.selectors import media_readable_by
-
-    found = {
-        pk for pk, media in media_readable_by(user, ids).items() if media.project_id == project.pk
-    }
-    details = [
-        {"field": f"attachments[{index}]", "message": f"No media {media_id} in this project."}
-        for index, media_id in enumerate(ids)
-        if media_id not in found
-    ]
-    if details:
-        raise InvalidWorkflowInput(
-            "attachments: " + "; ".join(d["message"] for d in details), details=details
-        )
-    return ids
-
-
-def _session_for_write(user: User, session_id: str, project: Project | None = None) -> Chat:
-    """The session, locked for this transaction, if `user` may write it (and it belongs to
-    `project` when one is named)."""
-    session = (
-        Chat.sessions.select_for_update()
-        .select_related("project", "owner")
-        .filter(public_id=str(session_id))
-        .first()
-    )
-    if session is None or (project is not None and session.project_id != project.pk):
-        raise SessionNotFound(f"Session {session_id} not found")
-    project_check_access(user, session.project, write=True)
-    return session
-
-
-def _session_create(*, user: User, project: Project) -> Chat:
-    now = timezone.now()
-    return Chat.all_chats.create(
-        kind=ChatKind.PROJECT_SESSION,
-        public_id=new_session_id(),
-        title=title_from(project.title),
-        owner=user,
-        project=project,
-        current_step=workflow.working_step(project) or workflow.PHASE_COMPLETE,
-        status=SessionStatus.ACTIVE,
-        last_activity=now,
-        context_data=_context_base(project),
-    )
-
-
-def _context_base(project: Project) -> dict:
-    context = {"currentFocus": workflow.working_step(project) or workflow.PHASE_COMPLETE}
-    if project.genre:
-        context["genre"] = project.genre
-    context["mediaReferences"] = []
-    context["decisions"] = []
-    return context
-
-
-def _session_touch(session: Chat, *, media: list[str] = (), decision: dict | None = None):
-    """Record activity: the session follows its project's step, reopens when idle, and its
-    context gains the media and decision of the line."""
-    project = session.project
-    step = workflow.working_step(project)
-    context = dict(session.context_data or {})
-    context["currentFocus"] = step or workflow.PHASE_COMPLETE
-    if project.genre:
-        context["genre"] = project.genre
-    references = list(context.get("mediaReferences") or [])
-    references += [m for m in media if m not in references]
-    context["mediaReferences"] = references
-    decisions = list(context.get("decisions") or [])
-    if decision is not None:
-        decisions.append(decision)
-    context["decisions"] = decisions
-    session.context_data = context
-    session.current_step = step or workflow.PHASE_COMPLETE
-    session.status = SessionStatus.COMPLETED if step is None else SessionStatus.ACTIVE
-    session.last_activity = timezone.now()
-    session.save(
-        update_fields=["context_data", "current_step", "status", "last_activity", "updated_at"]
-    )
-
-
-def _user_line_store(
-    session: Chat, user: User, content: str, attachments: list[str], metadata: dict | None = None
-) -> Message:
-    message = Message.objects.create(
-        chat=session,
-        client_id=new_client_id(),
-        role=MessageRole.USER,
-        content=content,
-        author=user,
-        attachments=attachments,
-        metadata=metadata or {},
-    )
-    if attachments:
-        from media_library.services import media_references_add
-
-        media_references_add(
-            media_ids=attachments, session_id=session.public_id, message_id=message.client_id
-        )
-    _announce(session, message, user)
-    return message
 
 
 # --- the turn --------------------------------------------------------------------------------
@@ -330,34 +180,6 @@ class WorkflowReply(engine.BaseHooks):
         return {"choices": message.choices, "next_step": message.next_step}
 
 
-def reply_store(
-    *,
-    session: Chat,
-    reply_id: str,
-    content: str,
-    choices: list[dict],
-    next_step: str,
-    processing_time: int,
-) -> Message:
-    """Store the AI's reply with the choices it offers, and announce it."""
-    with transaction.atomic():
-        if not Chat.sessions.filter(pk=session.pk).update(
-            last_activity=timezone.now(), updated_at=timezone.now()
-        ):
-            raise SessionNotFound(f"Session {session.public_id} not found")
-        message = Message.objects.create(
-            chat_id=session.pk,
-            client_id=reply_id,
-            role=MessageRole.ASSISTANT,
-            content=content,
-            choices=choices,
-            next_step=next_step,
-            metadata={"processingTime": processing_time},
-        )
-        _announce(session, message)
-    return message
-
-
 @dataclass
 class MessageTurn(WorkflowReply):
     project_id: str = ""
@@ -368,13 +190,13 @@ class MessageTurn(WorkflowReply):
     def _prepare_line(self) -> Chat:
         project = project_get_for(self.user, self.project_id, write=True)
         if self.session_id:
-            session = _session_for_write(self.user, self.session_id, project)
+            session = session_for_write(self.user, self.session_id, project)
         else:
-            session = _session_create(user=self.user, project=project)
+            session = session_create(user=self.user, project=project)
         media = attachments_check(user=self.user, project=session.project, ids=self.attachments)
         self._lock(session)
-        _session_touch(session, media=media)
-        self.user_message = _user_line_store(session, self.user, self.content, media)
+        session_touch(session, media=media)
+        self.user_message = user_line_store(session, self.user, self.content, media)
         return session
 
 
@@ -388,7 +210,7 @@ class ChoiceTurn(WorkflowReply):
     step_completed: str | None = None
 
     def _prepare_line(self) -> Chat:
-        session = _session_for_write(self.user, self.session_id)
+        session = session_for_write(self.user, self.session_id)
         offer = workflow_selectors.session_last_offer(session)
         choice = None
         if offer is not None:
@@ -425,8 +247,8 @@ class ChoiceTurn(WorkflowReply):
             self.progress = workflow.progress(project)
         text = self.custom_input if self.custom_input else _choice_text(choice)
         decision = {"step": step or workflow.PHASE_COMPLETE, "choiceId": choice["id"], "text": text}
-        _session_touch(session, decision=decision)
-        self.user_message = _user_line_store(
+        session_touch(session, decision=decision)
+        self.user_message = user_line_store(
             session,
             self.user,
             text,
@@ -546,11 +368,9 @@ def session_upload(
     """Keep one file as media of the session's project (through the media library, which
     checks the type by content and the size by tier), attach it to the session's context, and
     describe it as the seed's upload answer. The analysis and embedding run afterwards."""
-    from media_library.services import media_upload
-
     project = project_get_for(user, project_id, write=True)
     with transaction.atomic():
-        session = _session_for_write(user, session_id, project)
+        session = session_for_write(user, session_id, project)
         created, _rejected = media_upload(
             user=user,
             project=project,
@@ -561,7 +381,7 @@ def session_upload(
             session=session,
         )
         media = created[0]
-        _session_touch(session, media=[media.pk])
+        session_touch(session, media=[media.pk])
     analysis = media.ai_analysis or {}
     done = media.status != "processing"
     return {

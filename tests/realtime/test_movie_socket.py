@@ -59,8 +59,9 @@ def bearer(token: str) -> list[tuple[bytes, bytes]]:
     return [(b"authorization", f"Bearer {token}".encode())]
 
 
-def token_of(user) -> str:
-    return tokens_for_user(user=user).access
+async def token_of(user) -> str:
+    """An access token of `user` (issuing one writes to the database)."""
+    return await database_sync_to_async(lambda: tokens_for_user(user=user).access)()
 
 
 async def _settle() -> None:
@@ -81,7 +82,7 @@ async def _settle() -> None:
 @asynccontextmanager
 async def socket(user=None, *, token: str | None = None, query: bool = False):
     """An accepted, open socket of `user` (header token, or `?token=` with `query`)."""
-    token = token or token_of(user)
+    token = token or (await token_of(user))
     path = f"{PATH}?token={token}" if query else PATH
     communicator = WebsocketCommunicator(application, path, headers=[] if query else bearer(token))
     try:
@@ -179,7 +180,7 @@ def make_user(**fields):
 
 async def rest(user, path: str, body: dict) -> dict:
     client = JsonClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_of(user)}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {(await token_of(user))}")
     response = await sync_to_async(client.post)(path, body)
     assert response.status_code == 200, response.content
     return response.json()
@@ -501,7 +502,9 @@ async def test_bad_frames_get_error_frames_and_the_socket_stays_open(owner, sess
 async def _open(user, count: int) -> list[WebsocketCommunicator]:
     sockets = []
     for _ in range(count):
-        communicator = WebsocketCommunicator(application, PATH, headers=bearer(token_of(user)))
+        communicator = WebsocketCommunicator(
+            application, PATH, headers=bearer(await token_of(user))
+        )
         connected, _ = await communicator.connect(timeout=TIMEOUT)
         assert connected
         sockets.append(communicator)
@@ -519,7 +522,7 @@ async def test_a_free_user_has_five_connections(owner):
     assert settings.MOVIE_WS_MAX_CONNECTIONS["free"] == 5
     sockets = await _open(owner, 5)
     try:
-        frame, code = await refusal(PATH, bearer(token_of(owner)))
+        frame, code = await refusal(PATH, bearer(await token_of(owner)))
         assert frame["code"] == "RATE_LIMITED" and "5" in frame["message"]
         assert code == 4429
         other = await make_user()
@@ -536,7 +539,7 @@ async def test_pro_and_enterprise_limits(settings):
     enterprise = await make_user(tier="enterprise")
     sockets = await _open(pro, 2)
     try:
-        _, code = await refusal(PATH, bearer(token_of(pro)))
+        _, code = await refusal(PATH, bearer(await token_of(pro)))
         assert code == 4429
         sockets += await _open(enterprise, 8)
     finally:
@@ -549,7 +552,7 @@ async def test_slots_of_a_crashed_process_expire(owner, settings):
     settings.MOVIE_WS_SLOT_SECONDS = 1
     for index in range(5):
         assert await ConnectionSlot(user_pk=owner.pk, tier="free", owner=f"dead-{index}").claim()
-    _, code = await refusal(PATH, bearer(token_of(owner)))
+    _, code = await refusal(PATH, bearer(await token_of(owner)))
     assert code == 4429
     await asyncio.sleep(1.5)
     sockets = await _open(owner, 1)
@@ -562,7 +565,7 @@ async def test_a_live_socket_keeps_its_slot_with_heartbeats(owner, settings):
     sockets = await _open(owner, 1)
     try:
         await asyncio.sleep(1.6)  # past the slot's lifetime: only heartbeats kept it
-        _, code = await refusal(PATH, bearer(token_of(owner)))
+        _, code = await refusal(PATH, bearer(await token_of(owner)))
         assert code == 4429
     finally:
         await _close(sockets)
@@ -574,14 +577,16 @@ async def test_connections_are_counted_across_server_processes(owner, asgi_live_
     Redis) count against the user's limit here, and closing one there frees a slot here."""
     from websockets.asyncio.client import connect
 
-    url = asgi_live_server.url.replace("http://", "ws://") + f"{PATH}?token={token_of(owner)}"
+    url = (
+        asgi_live_server.url.replace("http://", "ws://") + f"{PATH}?token={(await token_of(owner))}"
+    )
     remote = []
     local = []
     try:
         for _ in range(3):
             remote.append(await connect(url, open_timeout=TIMEOUT))
         local += await _open(owner, 2)
-        frame, code = await refusal(PATH, bearer(token_of(owner)))
+        frame, code = await refusal(PATH, bearer(await token_of(owner)))
         assert (frame["code"], code) == ("RATE_LIMITED", 4429)
         await remote.pop().close()
         await asyncio.sleep(0.5)  # the other process frees the slot as the socket closes
