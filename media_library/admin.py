@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
-from media_library.models import Media, MediaReference, MediaStatus
-from media_library.services import _enqueue_analysis
+from media_library.models import Media, MediaReference
+from media_library.services import media_requeue
 
 
 @admin.register(Media)
@@ -35,13 +35,7 @@ class MediaAdmin(admin.ModelAdmin):
 
     @admin.action(description="Run the analysis again")
     def reanalyse(self, request, queryset):
-        count = 0
-        for media in queryset.exclude(status=MediaStatus.ARCHIVED):
-            Media.objects.filter(pk=media.pk).update(
-                status=MediaStatus.PROCESSING, failure_reason=""
-            )
-            _enqueue_analysis(media.pk)
-            count += 1
+        count = media_requeue(media_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} media queued for analysis", messages.SUCCESS)
 
 

@@ -411,6 +411,25 @@ def media_delete(*, user, media: Media) -> None:
         transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
 
 
+def media_requeue(*, media_ids: list[str]) -> int:
+    """Queue the analysis of these media again, whatever their state but archived (for
+    operators: the admin's action); the number queued."""
+    queued = 0
+    with transaction.atomic():
+        for media_id in (
+            Media.objects.filter(pk__in=media_ids)
+            .exclude(status=MediaStatus.ARCHIVED)
+            .select_for_update()
+            .values_list("pk", flat=True)
+        ):
+            Media.objects.filter(pk=media_id).update(
+                status=MediaStatus.PROCESSING, failure_reason="", updated_at=timezone.now()
+            )
+            _enqueue_analysis(media_id)
+            queued += 1
+    return queued
+
+
 def media_references_add(*, media_ids: list[str], session_id: str, message_id: str) -> None:
     """Record that a chat message referred to these media (the detail's `usage`)."""
     MediaReference.objects.bulk_create(

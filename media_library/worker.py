@@ -11,11 +11,11 @@ so a slow task that is only presumed dead costs a repeat, never a wrong result.
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.tasks.base import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
@@ -42,25 +42,30 @@ def requeue_stale_tasks(*, older_than: float | None = None, backend_name: str = 
 
 
 class RecoveringWorker(Worker):
-    """db_worker's loop; every RECOVER_EVERY_SECONDS it first requeues stale claims."""
-
-    _last_recovery = 0.0
+    """db_worker's loop, with stale claims requeued at start and every RECOVER_EVERY_SECONDS
+    from a thread beside it (the loop itself has no idle hook)."""
 
     def run(self) -> None:
         self._recover()
-        super().run()
+        stop = threading.Event()
+        thread = threading.Thread(target=self._recover_until, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            super().run()
+        finally:
+            stop.set()
+
+    def _recover_until(self, stop: threading.Event) -> None:
+        while not stop.wait(RECOVER_EVERY_SECONDS):
+            self._recover()
+            # This thread's own connection: closed after each round, never left idle.
+            connection.close()
 
     def _recover(self) -> None:
-        self._last_recovery = time.monotonic()
         try:
             requeue_stale_tasks(backend_name=self.backend_name)
         except Exception:
             logger.exception("Requeueing stale tasks failed")
-
-    def run_task(self, db_task_result: DBTaskResult) -> None:
-        super().run_task(db_task_result)
-        if time.monotonic() - self._last_recovery > RECOVER_EVERY_SECONDS:
-            self._recover()
 
 
 def run_pending_tasks(*, backend_name: str = "default", worker_id: str = "inline") -> int:

@@ -96,17 +96,24 @@ def test_a_lost_file_fails_the_media_with_a_reason(user, project):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_media_worker_command_runs_queued_analyses(user, project, media_root, tmp_path):
+def test_the_media_worker_command_recovers_and_runs_a_task(user, project, media_root):
     """`manage.py media_worker` in its own process, on the test database, as `make run`
-    starts it: it claims the queued task and the media becomes active."""
+    starts it: it requeues the task a dead worker left, runs it, and the media is active."""
     assert not (connection.vendor == "sqlite" and connection.is_in_memory_db())
     media = _upload(user, project)
+    # The task was claimed by a worker that died long ago: the new worker requeues it first.
+    task = DBTaskResult.objects.get()
+    task.claim("worker-that-died")
+    DBTaskResult.objects.filter(pk=task.pk).update(
+        started_at=timezone.now() - timedelta(seconds=120)
+    )
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.live_settings",
         "LIVE_SERVER_DB_NAME": str(connection.settings_dict["NAME"]),
         "LIVE_SERVER_APPLICATION_NAME": "aistory-media-worker-test",
         "MEDIA_ROOT": str(media_root),
+        "TASKS_STALE_AFTER_SECONDS": "60",
     }
     command = [sys.executable, "manage.py", "media_worker", "--batch", "--no-startup-delay"]
     completed = subprocess.run(
@@ -116,4 +123,24 @@ def test_the_media_worker_command_runs_queued_analyses(user, project, media_root
     media.refresh_from_db()
     assert media.status == "active", completed.stdout + completed.stderr
     assert media.thumbnail and media.embedding_dimensions == 256
-    assert DBTaskResult.objects.get().status == TaskResultStatus.SUCCESSFUL
+    task.refresh_from_db()
+    assert task.status == TaskResultStatus.SUCCESSFUL
+    assert task.worker_ids[0] == "worker-that-died" and len(task.worker_ids) == 2
+
+
+@pytest.mark.django_db
+def test_the_admin_action_queues_the_analysis_again(admin_client, user, project):
+    media = _upload(user, project)
+    Media.objects.filter(pk=media.pk).update(status="failed", failure_reason="model down")
+    response = admin_client.post(
+        "/admin/media_library/media/",
+        {"action": "reanalyse", "_selected_action": [media.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    media.refresh_from_db()
+    assert media.status == "processing" and media.failure_reason == ""
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 2
+    run_pending_tasks()
+    media.refresh_from_db()
+    assert media.status == "active"
