@@ -104,6 +104,9 @@ class MediaListApi(MovieApiView):
     )
     def get(self, request):
         params = query_input(MediaListInput, request)
+        if params.get("projectId"):
+            # An unknown project is 404 and another's 403, as everywhere in M; not an empty page.
+            project_get_for(request.user, params["projectId"])
         qs = selectors.media_list(
             user=request.user,
             project_id=params.get("projectId"),

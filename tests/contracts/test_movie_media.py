@@ -411,7 +411,12 @@ def test_list_filters_sorts_and_paginates(auth_client, project, user):
 def test_list_shows_only_readable_projects(auth_client, other_auth_client, project, viewer_client):
     media_id = upload_one(auth_client, project)["mediaId"]
     assert json_body(other_auth_client.get("/api/v1/media"))["media"] == []
-    assert json_body(other_auth_client.get(f"/api/v1/media?projectId={project.pk}"))["media"] == []
+    movie_error(
+        other_auth_client.get(f"/api/v1/media?projectId={project.pk}"), 403, "ACCESS_DENIED"
+    )
+    movie_error(
+        auth_client.get("/api/v1/media?projectId=project-0000000000000000"), 404, "NOT_FOUND"
+    )
     assert [m["id"] for m in json_body(viewer_client.get("/api/v1/media"))["media"]] == [media_id]
 
 
