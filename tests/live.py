@@ -50,7 +50,9 @@ class LiveServer:
         log_path: Path,
         offline_delay: float = OFFLINE_DELAY,
         server_module: str = SERVER_MODULE,
+        extra_env: dict[str, str] | None = None,
     ):
+        self.extra_env = extra_env or {}
         self.db_name = db_name
         self.server_module = server_module
         self.log_path = log_path
@@ -70,6 +72,7 @@ class LiveServer:
             "LIVE_SERVER_AI_OFFLINE_DELAY": str(self.offline_delay),
             "LIVE_SERVER_APPLICATION_NAME": APPLICATION_NAME,
             "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
         }
         command = [sys.executable, "-m", self.server_module, "-b", "127.0.0.1", "-p", "0"]
         command.append("config.asgi:application")

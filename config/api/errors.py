@@ -182,8 +182,34 @@ def normalise(exc: BaseException, family: str = GAME) -> ApiError:
     if isinstance(exc, drf.APIException):
         # Another DRF exception: it carries its own status; "ERROR" is DRF's generic code.
         return ApiError(exc.status_code, "ERROR", _detail_text(exc.detail))
+    if _is_database_outage(exc):
+        # Nothing was acknowledged: the transaction did not commit. The client retries.
+        logger.warning("Database unavailable: %s", exc)
+        return api_error(
+            ErrorCode.SERVICE_UNAVAILABLE,
+            family,
+            "The database is unavailable; please retry shortly",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
     logger.error("Unhandled exception", exc_info=exc)
     return api_error(ErrorCode.INTERNAL_ERROR, family, "Internal Server Error")
+
+
+DATABASE_RETRY_AFTER = 5
+
+
+def _is_database_outage(exc: BaseException) -> bool:
+    """A lost or refused database connection (or a pool with none to give), as opposed to a
+    query the database refused (an integrity error is a bug, not an outage)."""
+    from django.db import InterfaceError, OperationalError
+
+    if isinstance(exc, InterfaceError | OperationalError):
+        return True
+    try:
+        from psycopg_pool import PoolTimeout
+    except ImportError:  # pragma: no cover - psycopg_pool is pinned
+        return False
+    return isinstance(exc, PoolTimeout)
 
 
 def _detail_text(detail: Any) -> str:

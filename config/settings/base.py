@@ -136,10 +136,16 @@ if DATABASE_URL:
     # per-thread connections would pile up; a psycopg pool shares a bounded set instead.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        from psycopg_pool import ConnectionPool
+
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": int(os.environ.get("DB_POOL_MIN", 2)),
             "max_size": int(os.environ.get("DB_POOL_MAX", 20)),
-            "timeout": int(os.environ.get("DB_POOL_TIMEOUT", 30)),
+            # How long a request waits for a connection before it is a 503 (database down).
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT", 10)),
+            # A connection that broke while idle (the database restarted) is replaced when it
+            # is taken, so the server recovers on its own once the database is back.
+            "check": ConnectionPool.check_connection,
         }
 else:
     DATABASES = {
