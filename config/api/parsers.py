@@ -24,10 +24,18 @@ import re
 from django.conf import settings
 from rest_framework import exceptions, parsers
 
-# A string (escapes included) or a bracket: strings are skipped whole, in C, by the regex.
-_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
-_OPENERS = frozenset("[{")
+# A JSON string, escapes included: removed before the brackets are counted.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _BAD_CHARACTER = re.compile("[\x00\ud800-\udfff]")
+# Text that may decode to a NUL or a lone surrogate (an escaped pair, as `ensure_ascii`
+# writes emoji, is one character and fine): only then are the strings walked.
+_SUSPECT_TEXT = re.compile(
+    r"\\u0000"
+    r"|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+    r"|[\x00\ud800-\udfff]"
+)
 ROOT_NAME = "body"
 
 
@@ -42,16 +50,26 @@ class JsonInputError(ValueError):
 
 
 def json_depth_check(text: str, limit: int) -> None:
-    """Raise JsonInputError when arrays and objects nest deeper than `limit` levels."""
-    depth = 0
-    for match in _TOKENS.finditer(text):
-        token = match.group()
-        if token in _OPENERS:
-            depth += 1
-            if depth > limit:
-                raise JsonInputError(f"JSON nested deeper than {limit} levels")
-        elif token in "]}":
-            depth -= 1
+    """Raise JsonInputError when arrays and objects nest deeper than `limit` levels.
+
+    No Python loop per character: strings are removed and the brackets kept by regexes, then
+    each pass of `str.replace` removes the innermost pairs, one level per pass; openers left
+    unclosed count as levels too."""
+    if text.count("[") + text.count("{") <= limit:
+        return  # too few openers to go deeper, whatever strings hold them
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    brackets = brackets.translate(_PARENS)
+    levels = 0
+    while "()" in brackets:
+        brackets = brackets.replace("()", "")
+        levels += 1
+        if levels > limit:
+            break
+    if levels + brackets.count("(") > limit:
+        raise JsonInputError(f"JSON nested deeper than {limit} levels")
+
+
+_PARENS = str.maketrans("[{]}", "(())")
 
 
 def _path(parts: tuple) -> str:
@@ -100,12 +118,22 @@ def json_parse(text: str | bytes, *, max_depth: int | None = None) -> object:
             raise JsonInputError(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
     limit = settings.JSON_MAX_DEPTH if max_depth is None else max_depth
     json_depth_check(text, limit)
+    suspect = _SUSPECT_TEXT.search(text) is not None
+
+    def number(literal: str) -> float:
+        nonlocal suspect
+        value = float(literal)
+        suspect = suspect or not math.isfinite(value)
+        return value
+
     try:
-        # Non-finite literals parse to float specials, which the walk refuses by path.
-        data = json.loads(text)
+        # NaN, Infinity and overflowing numbers parse to float specials and mark the document
+        # suspect; only a suspect document is walked (in Python) to name the value at fault.
+        data = json.loads(text, parse_float=number, parse_constant=number)
     except (ValueError, RecursionError) as exc:
         raise JsonInputError(f"invalid JSON ({exc})") from None
-    json_values_check(data)
+    if suspect:
+        json_values_check(data)
     return data
 
 
