@@ -167,3 +167,26 @@ def test_a_body_that_is_not_utf8_is_a_400(client):
     response = client.post("/api/messages", b'{"a": "\xff"}', content_type="application/json")
     assert response.status_code == 400
     assert g_error(response).startswith("Malformed request body")
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ('["\\ud83d\\ude00"]', None),  # an escaped pair, as ensure_ascii writes emoji
+        ('["ok\\\\ud800"]', None),  # an escaped backslash, then plain letters
+        ('["\\ud83d\\ude00", "\\uDC00"]', "1: Surrogate characters are not allowed: U+DC00"),
+        ('["\\udc00\\ud83d"]', "0: Surrogate characters are not allowed: U+DC00"),
+        ('{"a": [1, {"b": 2.5e-3}, {"c": 9e999}]}', "a.2.c: number out of range"),
+        ('[["' + "[" * 100 + '"]]', None),
+        ("[" * 65 + "]" * 65, "JSON nested deeper than 64 levels"),
+        ("[" * 65, "JSON nested deeper than 64 levels"),  # unclosed openers count as levels
+        ("[" * 64 + "]" * 64, None),
+    ],
+)
+def test_the_reader_refuses_exactly_what_it_must(text, refused):
+    if refused is None:
+        json_parse(text)
+    else:
+        with pytest.raises(JsonInputError) as caught:
+            json_parse(text)
+        assert str(caught.value) == refused
