@@ -39,7 +39,9 @@ def test_second_run_after_players_reused_demo_names_changes_nothing(client):
     assert wren.name == "Wren" and f"session {session.pk}" in first
 
     # Players make a Wren of their own in game 1, and titles named like the demo's.
-    response = client.post("/api/games/1/characters", {"userId": 5, "name": "Wren", "class": "bard"})
+    response = client.post(
+        "/api/games/1/characters", {"userId": 5, "name": "Wren", "class": "bard"}
+    )
     assert response.status_code == 201, response.content
     GameTitleFactory(title="The Lantern Keep")
     GameTitleFactory(title="Quiet Station")
