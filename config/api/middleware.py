@@ -92,6 +92,13 @@ class ApiErrorEnvelopeMiddleware:
 
     @staticmethod
     def _refuse_early(request: HttpRequest, family: str) -> HttpResponse | None:
+        if "\x00" in request.path:
+            # `%00` in an id: PostgreSQL cannot even compare it, so no view may see it; the
+            # words are those of the JSON reader (config/api/parsers.py).
+            error = api_error(
+                ErrorCode.VALIDATION_ERROR, family, "path: Null characters are not allowed"
+            )
+            return json_error(family, error, request)
         content_type = request.META.get("CONTENT_TYPE", "")
         if content_type.startswith("multipart/"):
             return None
