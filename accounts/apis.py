@@ -36,7 +36,7 @@ class LoginApi(MovieApiView):
     def post(self, request):
         data = LoginInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user, pair = services.user_login(**data.validated_data)
+        user, pair = services.user_login(**data.validated_data, request=request._request)
         return Response(
             {"token": pair.access, "refreshToken": pair.refresh, "user": UserOutput(user).data}
         )

@@ -41,9 +41,11 @@ def token_is_current(*, user: User, token) -> bool:
     return token.get(CREDENTIALS_CLAIM) == credentials_stamp(user)
 
 
-def user_login(*, email: str, password: str) -> tuple[User, TokenPair]:
-    """Check credentials and issue a JWT pair; one message for every failure, by design."""
-    user = authenticate(username=email.strip().lower(), password=password)
+def user_login(*, email: str, password: str, request=None) -> tuple[User, TokenPair]:
+    """Check credentials and issue a JWT pair; one message for every failure, by design (a
+    locked-out account, accounts.lockout, fails the same way). `request` gives the lockout
+    the caller's address."""
+    user = authenticate(request, username=email.strip().lower(), password=password)
     if user is None or not user.is_active:
         raise InvalidCredentials("Invalid e-mail or password")
     return user, tokens_for_user(user=user)

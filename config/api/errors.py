@@ -23,7 +23,7 @@ from rest_framework.response import Response
 
 from config.api.request_id import new_request_id, request_id_for
 from config.families import ASSISTANT, GAME, MOVIE, family_for_path
-from core.errors import DomainError, ErrorCode, ServiceUnavailable
+from core.errors import DomainError, ErrorCode
 
 logger = logging.getLogger("config.api")
 
@@ -139,8 +139,10 @@ def normalise(exc: BaseException, family: str = GAME) -> ApiError:
     """
     if isinstance(exc, DomainError):
         headers = {}
-        if isinstance(exc, ServiceUnavailable):
-            headers["Retry-After"] = str(exc.retry_after)
+        # ServiceUnavailable and core.ratelimit.RateLimited say when to come back.
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
         return api_error(exc.code, family, exc.message, exc.details, headers)
     if isinstance(exc, drf.ValidationError):
         details = _flatten(exc.detail)

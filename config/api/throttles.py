@@ -7,29 +7,37 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
-from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
+
+from core.ratelimit import Rate, hit
+from core.ratelimit import client_address as core_client_address
 
 
-class FamilyRateThrottle(SimpleRateThrottle):
+class FamilyRateThrottle(BaseThrottle):
     """Limit per authenticated user, else per client address; rate from THROTTLE_RATES[scope].
 
-    The rate is read from settings on each request (not at import), so deployments and tests
-    can change it without reloading code.
+    Counted atomically in the shared cache (core.ratelimit: Redis INCR in production), so a
+    burst across processes passes exactly the limit. The rate is read from settings on each
+    request, so deployments and tests can change it without reloading code.
     """
 
     scope = "game"
 
-    def get_rate(self):
-        return settings.THROTTLE_RATES.get(self.scope)
+    def allow_request(self, request, view) -> bool:
+        rate = Rate.parse(settings.THROTTLE_RATES.get(self.scope))
+        if rate is None:
+            return True
+        self.count = hit(self.scope, self.ident(request), rate)
+        return self.count.allowed
 
-    def get_cache_key(self, request, view):
+    def ident(self, request) -> str:
         user = getattr(request, "user", None)
         if user is not None and getattr(user, "is_authenticated", False):
-            ident = f"user-{user.pk}"
-        else:
-            ident = self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+            return f"user-{user.pk}"
+        return f"addr-{client_address(request)}"
+
+    def wait(self) -> float:
+        return float(self.count.retry_after())
 
 
 class GameRateThrottle(FamilyRateThrottle):
@@ -41,12 +49,13 @@ class AssistantRateThrottle(FamilyRateThrottle):
 
 
 class LoginRateThrottle(FamilyRateThrottle):
-    """Slow down password guessing: per client address, whoever the caller claims to be."""
+    """Slow down password guessing: per client address, whoever the caller claims to be (the
+    per-account limit is accounts.lockout's, which answers like a wrong password)."""
 
     scope = "auth_login"
 
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    def ident(self, request) -> str:
+        return f"addr-{client_address(request)}"
 
 
 # --- Family M: per-tier hourly limits -------------------------------------------------------
@@ -85,18 +94,9 @@ class RateState:
 
 
 def client_address(request) -> str:
-    """The caller's address: the socket peer (REMOTE_ADDR), or, behind TRUSTED_PROXY_COUNT
-    proxies, the address the outermost trusted proxy saw (that many entries from the right of
-    X-Forwarded-For). A client cannot forge it by sending its own X-Forwarded-For."""
-    meta = getattr(request, "META", {})
-    remote = meta.get("REMOTE_ADDR", "") or "unknown"
-    proxies = settings.TRUSTED_PROXY_COUNT
-    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies > 0 and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-min(proxies, len(hops))]
-    return remote
+    """The caller's address (core.ratelimit.client_address with TRUSTED_PROXY_COUNT)."""
+    meta = getattr(getattr(request, "_request", request), "META", {})
+    return core_client_address(meta, settings.TRUSTED_PROXY_COUNT)
 
 
 def _caller(request) -> tuple[str, str]:
@@ -124,32 +124,18 @@ def movie_rate_limit(tier: str) -> int:
 def movie_rate_count(request) -> RateState:
     """Count this request in the caller's fixed window, once per request, atomically.
 
-    The window is MOVIE_RATE_WINDOW seconds aligned to the epoch; its counter lives in the
-    shared cache under a key naming the window, created with `add` and bumped with `incr`
-    (Redis INCR in production), so concurrent requests on any number of processes never lose
-    a count. The state is kept on the request, so the middleware and the view count it once.
+    The window is MOVIE_RATE_WINDOW seconds aligned to the epoch, counted by core.ratelimit
+    (an atomic INCR in the shared cache, so concurrent requests on any number of processes
+    never lose a count). The state is kept on the request, so the middleware and the view
+    count it once.
     """
     django_request = getattr(request, "_request", request)
     state = getattr(django_request, RATE_STATE_ATTRIBUTE, None)
     if state is not None:
         return state
     ident, tier = _caller(request)
-    window = settings.MOVIE_RATE_WINDOW
-    now = time.time()
-    start = int(now // window) * window
-    key = f"rl:m:{ident}:{start}"
-    count = None
-    for _ in range(3):
-        cache.add(key, 0, timeout=window + 60)
-        try:
-            count = cache.incr(key)
-            break
-        except ValueError:
-            # The key vanished between add and incr (evicted or expired): add it again.
-            continue
-    if count is None:
-        count = 1
-    state = RateState(limit=movie_rate_limit(tier), count=count, reset=start + window, tier=tier)
+    counted = hit("m", ident, Rate(movie_rate_limit(tier), settings.MOVIE_RATE_WINDOW))
+    state = RateState(limit=counted.limit, count=counted.count, reset=counted.reset, tier=tier)
     setattr(django_request, RATE_STATE_ATTRIBUTE, state)
     return state
 

@@ -351,6 +351,11 @@ THROTTLE_RATES = {
     "assistant": os.environ.get("ASSISTANT_RATE", "1200/min") or None,
     "auth_login": os.environ.get("LOGIN_RATE", "20/min") or None,
 }
+# Failed passwords before a login is refused like a wrong password (accounts.lockout), per
+# account (the e-mail tried) and per client address, for the API and the admin alike.
+LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10/15min") or None
+LOGIN_FAILURES_PER_ADDRESS = os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "50/15min") or None
+AUTHENTICATION_BACKENDS = ["accounts.lockout.LockoutBackend"]
 
 # --- Family M (movie platform) --------------------------------------------------------------
 # Requests per window per user and tier (seed 003: 100 / 1,000 / 10,000 an hour); callers

@@ -1,0 +1,128 @@
+"""Fixed-window counters in the shared cache (Redis in production): every limit of the server.
+
+A window is `seconds` long and aligned to the epoch; its counter lives under a key naming the
+window, created with `add` and bumped with `incr` (Redis INCR), so concurrent requests on any
+number of processes never lose a count and never pass more than the limit. When the cache is
+down the count fails open (the request is allowed and a warning logged): a limit must not take
+the whole API down with Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from core.errors import DomainError, ErrorCode
+
+logger = logging.getLogger("core.ratelimit")
+
+_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, text: str | None) -> Rate | None:
+        """ "20/min", "1200/minute", "100/hour", "10/15min"; None or "" is no limit."""
+        if not text:
+            return None
+        number, _, period = text.partition("/")
+        digits = "".join(ch for ch in period if ch.isdigit())
+        unit = period[len(digits) :].strip().lower()
+        unit = {"second": "s", "minute": "min", "hours": "hour", "days": "day"}.get(unit, unit)
+        if unit not in _UNITS:
+            raise ValueError(f"Unknown rate period in {text!r}")
+        return cls(limit=int(number), seconds=int(digits or 1) * _UNITS[unit])
+
+
+@dataclass(frozen=True)
+class Count:
+    """One counted event: where the caller stands in the current window."""
+
+    limit: int
+    count: int
+    reset: int  # Unix seconds when the window ends
+
+    @property
+    def allowed(self) -> bool:
+        return self.count <= self.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.count)
+
+    def retry_after(self, now: float | None = None) -> int:
+        return max(1, math.ceil(self.reset - (time.time() if now is None else now)))
+
+
+def hit(scope: str, ident: str, rate: Rate, *, amount: int = 1) -> Count:
+    """Count one event of `ident` in `scope` under `rate`."""
+    now = time.time()
+    start = int(now // rate.seconds) * rate.seconds
+    key = f"rl:{scope}:{ident}:{start}"
+    count = 0
+    try:
+        for _ in range(3):
+            cache.add(key, 0, timeout=rate.seconds + 60)
+            try:
+                count = cache.incr(key, amount)
+                break
+            except ValueError:
+                # The key vanished between add and incr (evicted or expired): add it again.
+                continue
+    except Exception as exc:
+        logger.warning("Rate counter unavailable (%s); allowing %s %s", exc, scope, ident)
+        count = 0
+    return Count(limit=rate.limit, count=count, reset=start + rate.seconds)
+
+
+def peek(scope: str, ident: str, rate: Rate) -> Count:
+    """Where `ident` stands without counting (fails open like `hit`)."""
+    now = time.time()
+    start = int(now // rate.seconds) * rate.seconds
+    try:
+        count = int(cache.get(f"rl:{scope}:{ident}:{start}") or 0)
+    except Exception as exc:
+        logger.warning("Rate counter unavailable (%s)", exc)
+        count = 0
+    return Count(limit=rate.limit, count=count, reset=start + rate.seconds)
+
+
+def forget(scope: str, ident: str, rate: Rate) -> None:
+    """Clear the current window of `ident` (e.g. a successful login clears its failures)."""
+    now = time.time()
+    start = int(now // rate.seconds) * rate.seconds
+    try:
+        cache.delete(f"rl:{scope}:{ident}:{start}")
+    except Exception as exc:
+        logger.warning("Rate counter unavailable (%s)", exc)
+
+
+class RateLimited(DomainError):
+    """Too many of something in a window; the client retries after `retry_after` seconds."""
+
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, message: str, *, retry_after: int, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+def client_address(meta: dict, trusted_proxies: int) -> str:
+    """The caller's address: the socket peer (REMOTE_ADDR), or, behind `trusted_proxies`
+    proxies, the address the outermost trusted proxy saw (that many entries from the right of
+    X-Forwarded-For). A client cannot forge it by sending its own X-Forwarded-For."""
+    remote = meta.get("REMOTE_ADDR", "") or "unknown"
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+    if trusted_proxies > 0 and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-min(trusted_proxies, len(hops))]
+    return remote
