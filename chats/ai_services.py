@@ -135,7 +135,12 @@ def _state_merge(chat_id: str, update: dict) -> Chat:
 
 
 async def reply_start(
-    *, chat: Chat, user_id: str | None, user_content: str | None, model: str | None
+    *,
+    chat: Chat,
+    user_id: str | None,
+    user_content: str | None,
+    model: str | None,
+    caller: str | None = None,
 ) -> tuple[engine.Turn, ChatReply]:
     """Start the chat's streamed reply (one at a time per chat: 409 while one runs)."""
     key = turn_key(chat.pk)
@@ -148,13 +153,17 @@ async def reply_start(
         user_content=user_content,
         model=model_for(model),
     )
-    return await engine.start(key=key, hooks=hooks), hooks
+    return await engine.start(key=key, hooks=hooks, caller=caller), hooks
 
 
-async def character_turn(*, chat: Chat, content: str) -> tuple[Message, engine.TurnOutcome]:
+async def character_turn(
+    *, chat: Chat, content: str, caller: str | None = None
+) -> tuple[Message, engine.TurnOutcome]:
     """A user line of a character chat: store it, reply, extract the state. Returns the
     stored user message and the turn's outcome (extras hold `state` or `state_error`)."""
-    turn, hooks = await reply_start(chat=chat, user_id=None, user_content=content, model=None)
+    turn, hooks = await reply_start(
+        chat=chat, user_id=None, user_content=content, model=None, caller=caller
+    )
     outcome = await turn.result()
     return hooks.user_message, outcome
 

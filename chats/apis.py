@@ -41,6 +41,7 @@ from chats.serializers import (
 )
 from config.api.base import AssistantApiView, AsyncAssistantApiView
 from config.api.schema import ASSISTANT_ERRORS, ASSISTANT_SIMPLE_ERRORS
+from config.api.throttles import caller_ident
 
 APP_INIT_COOKIE = "app-init"
 CHAT_ERRORS = {**ASSISTANT_ERRORS, **ASSISTANT_SIMPLE_ERRORS}
@@ -185,7 +186,11 @@ class ChatDetailApi(AsyncAssistantApiView):
         data = await sync_to_async(chat_input)(ChatStreamInput, request, prefix="Invalid messages")
         last = ai_services.user_message_of(data["messages"])
         turn, _ = await ai_services.reply_start(
-            chat=chat, user_id=last.get("id"), user_content=last["text"], model=data.get("model")
+            caller=caller_ident(request),
+            chat=chat,
+            user_id=last.get("id"),
+            user_content=last["text"],
+            model=data.get("model"),
         )
         return sse.sse_response(turn.subscribe())
 
@@ -265,7 +270,9 @@ class ChatMessagesApi(AsyncAssistantApiView):
         """A user line of a character chat (family C): the character replies, then the state
         is extracted and merged. 207 when only the extraction failed (reply kept, state
         unchanged)."""
-        user_message, outcome = await ai_services.character_turn(chat=chat, content=data["content"])
+        user_message, outcome = await ai_services.character_turn(
+            chat=chat, content=data["content"], caller=caller_ident(request)
+        )
         answer = {"message": user_message, "reply": outcome.message}
         if "state_error" in outcome.extras:
             answer["state_error"] = {"message": outcome.extras["state_error"]}

@@ -40,7 +40,8 @@ from django.conf import settings
 from ai import client as ai
 from ai.errors import AIServiceError
 from ai.types import ChatMessage, ReasoningText
-from core.errors import Busy, DomainError, ErrorCode
+from core.errors import Busy, ConflictError, DomainError, ErrorCode
+from core.ratelimit import Rate, RateLimited, hit
 
 logger = logging.getLogger("chats.engine")
 
@@ -82,6 +83,10 @@ def build_prompt(
 
 class TurnsBusy(Busy):
     """Too many turns are running in this process; the caller should retry shortly."""
+
+
+class ConversationBusy(ConflictError):
+    """The conversation already has AI_TURNS_PER_CONVERSATION replies in progress."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,16 +282,30 @@ class Turn:
             await self._emit(DELTA, text=delta)
 
 
-async def start(*, key: str, hooks: TurnHooks) -> Turn:
+async def start(*, key: str, hooks: TurnHooks, caller: str | None = None) -> Turn:
     """Start a turn in its own task and wait until it is prepared.
 
-    Raises what `prepare` raised (nothing was streamed then), or `TurnsBusy` when the process
-    already runs `AI_TURNS_MAX_CONCURRENT` turns (nothing was written).
+    Raises what `prepare` raised (nothing was streamed then), and before anything is written:
+    `RateLimited` when `caller` (a user or address) has started AI_TURN_RATE turns already,
+    `ConversationBusy` when the conversation has AI_TURNS_PER_CONVERSATION turns running,
+    `TurnsBusy` when the process runs AI_TURNS_MAX_CONCURRENT turns. Model calls cost money:
+    these limits come on top of the request limits, for REST and sockets alike.
     """
     if len(_running) >= settings.AI_TURNS_MAX_CONCURRENT:
         raise TurnsBusy(
             "The server is busy with other AI replies; please retry in a moment", retry_after=2
         )
+    per_conversation = settings.AI_TURNS_PER_CONVERSATION
+    if per_conversation and sum(1 for t in _running if t.key == key) >= per_conversation:
+        raise ConversationBusy(
+            "This conversation already has a reply in progress; wait for it or stop it"
+        )
+    rate = Rate.parse(settings.AI_TURN_RATE)
+    if caller and rate is not None:
+        counted = hit("ai-turn", caller, rate)
+        if not counted.allowed:
+            wait = counted.retry_after()
+            raise RateLimited(f"Too many AI replies; retry in {wait} seconds", retry_after=wait)
     turn = Turn(key=key, hooks=hooks)
     _running.add(turn)
     _by_key[key] = turn

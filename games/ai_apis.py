@@ -12,6 +12,7 @@ from ai.providers import diagnostics
 from config.api.base import AsyncGameApiView, GameApiView
 from config.api.params import body_input, path_int_id
 from config.api.schema import GAME_ERRORS, GAME_ERRORS_WITH_CONFLICT, GameError
+from config.api.throttles import caller_ident
 from games import ai_services, selectors
 from games.ai_serializers import (
     DialogueInput,
@@ -60,6 +61,7 @@ class DialogueApi(AsyncGameApiView):
     async def post(self, request):
         data = await _input(DialogueInput, request)
         message = await ai_services.dialogue(
+            caller=caller_ident(request),
             session_id=data["sessionId"],
             history=[dict(line) for line in data["history"]],
             actor=actor_or_none(request.user),

@@ -75,20 +75,27 @@ class GameMasterReply(engine.BaseHooks):
             self.turn_reply_id = event.data["reply_id"]
 
 
-async def _reply(hooks: GameMasterReply) -> Message:
-    turn = await engine.start(key=turn_key(hooks.session_id), hooks=hooks)
+async def _reply(hooks: GameMasterReply, caller: str | None) -> Message:
+    turn = await engine.start(key=turn_key(hooks.session_id), hooks=hooks, caller=caller)
     outcome = await turn.result()
     return outcome.message
 
 
-async def dialogue(*, session_id: str, history: list[ChatMessage], actor: User | None) -> Message:
-    """Answer the player from `history` and the session's context; store the exchange."""
-    return await _reply(GameMasterReply(session_id=session_id, actor=actor, history=history))
+async def dialogue(
+    *, session_id: str, history: list[ChatMessage], actor: User | None, caller: str | None = None
+) -> Message:
+    """Answer the player from `history` and the session's context; store the exchange.
+    `caller` (a user or an address) is counted against AI_TURN_RATE."""
+    hooks = GameMasterReply(session_id=session_id, actor=actor, history=history)
+    return await _reply(hooks, caller)
 
 
-async def user_message(*, session_id: str, content: str, actor: User | None) -> Message:
+async def user_message(
+    *, session_id: str, content: str, actor: User | None, caller: str | None = None
+) -> Message:
     """A player's line from the socket: log and announce it, then the game master's reply."""
-    return await _reply(GameMasterReply(session_id=session_id, actor=actor, content=content))
+    hooks = GameMasterReply(session_id=session_id, actor=actor, content=content)
+    return await _reply(hooks, caller)
 
 
 # --- Scenario --------------------------------------------------------------------------------

@@ -40,6 +40,11 @@ class FamilyRateThrottle(BaseThrottle):
         return float(self.count.retry_after())
 
 
+def caller_ident(request) -> str:
+    """Who a request counts against: the authenticated user, else the client address."""
+    return FamilyRateThrottle().ident(request)
+
+
 class GameRateThrottle(FamilyRateThrottle):
     scope = "game"
 

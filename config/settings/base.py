@@ -453,6 +453,10 @@ AI_EMBEDDING_DIMENSIONS = int(os.environ.get("AI_EMBEDDING_DIMENSIONS", 256))
 AI_HISTORY_TOKEN_BUDGET = int(os.environ.get("AI_HISTORY_TOKEN_BUDGET", 3000))
 # AI turns (model replies) one server process runs at once; past it a caller gets "busy" (503).
 AI_TURNS_MAX_CONCURRENT = int(os.environ.get("AI_TURNS_MAX_CONCURRENT", 200))
+# AI turns one user (else one client address) may start, over REST and sockets alike (model
+# calls cost money), and the replies one conversation may have in progress at once.
+AI_TURN_RATE = os.environ.get("AI_TURN_RATE", "30/min") or None
+AI_TURNS_PER_CONVERSATION = int(os.environ.get("AI_TURNS_PER_CONVERSATION", 2))
 
 # --- Realtime --------------------------------------------------------------------------------
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS", ["*"])

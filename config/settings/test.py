@@ -9,6 +9,7 @@ from config.settings.base import DATABASES, LOCAL_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 THROTTLE_RATES = {"game": None, "assistant": None, "auth_login": None}
+AI_TURN_RATE = None
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not :memory:, so threads in the concurrency tests share one database with

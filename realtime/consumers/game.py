@@ -26,6 +26,7 @@ from accounts.ownership import actor_or_none
 from config.api.errors import normalise
 from config.api.parsers import JsonInputError, json_parse
 from core.errors import DomainError
+from core.ratelimit import Rate, hit
 from games import ai_services, selectors
 from games.ai_serializers import ImageInput
 from games.serializers import MessageCreateInput
@@ -60,6 +61,10 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.session_id = (query.get("sessionId") or [""])[0]
         self.stream = (query.get("stream") or ["0"])[0].lower() in ("1", "true", "yes")
         self.user = actor_or_none(self.scope.get("user"))
+        # Who this socket's frames and AI turns count against: the same identity (and so the
+        # same counters) as the family's REST requests.
+        client = self.scope.get("client") or ("unknown", 0)
+        self.caller = f"user-{self.user.pk}" if self.user else f"addr-{client[0]}"
         self.tasks: set[asyncio.Task] = set()
         self.group = None
         refusal = await self._refusal()
@@ -120,6 +125,12 @@ class GameConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         if self.group is None:
             return
+        rate = Rate.parse(settings.THROTTLE_RATES.get("game"))
+        if rate is not None:
+            counted = await database_sync_to_async(hit)("game", self.caller, rate)
+            if not counted.allowed:
+                await self.info(f"Too many requests; retry in {counted.retry_after()} seconds")
+                return
         raw = text_data if text_data is not None else bytes_data
         size = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw or b"")
         if size > settings.GAME_WS_FRAME_MAX_BYTES:
@@ -207,7 +218,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         socket that asked. The stored lines reach every socket as `message.stored` events."""
         try:
             await ai_services.user_message(
-                session_id=self.session_id, content=content, actor=self.user
+                session_id=self.session_id, content=content, actor=self.user, caller=self.caller
             )
         except DomainError as exc:
             await self.info(exc.message)

@@ -211,3 +211,82 @@ async def test_a_failed_prepare_reaches_the_caller_and_nothing_runs(session):
         )
     assert caught.value.code == "NOT_FOUND"
     assert engine.running_count() == 0
+
+
+# --- limits on AI turns and socket frames (issue 9) ---------------------------------------------
+
+
+def dialogue_body(session, content: str) -> dict:
+    return {"sessionId": str(session.pk), "history": [{"role": "user", "content": content}]}
+
+
+async def test_ai_turns_per_caller_are_limited_over_rest_with_nothing_started(
+    session, settings, client
+):
+    settings.AI_TURN_RATE = "2/min"
+    post = sync_to_async(client.post)
+    for n in range(2):
+        response = await post("/api/ai/dialogue", dialogue_body(session, f"line {n}"))
+        assert response.status_code == 200, response.content
+    refused = await post("/api/ai/dialogue", dialogue_body(session, "one more"))
+
+    assert refused.status_code == 429
+    assert set(refused.json()) == {"error"} and "too many ai" in refused.json()["error"].lower()
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert [m.content for m in await stored(session.pk) if m.role == "user"] == [
+        "line 0",
+        "line 1",
+    ]
+
+
+async def test_ai_turns_per_caller_are_limited_over_the_socket_too(session, settings):
+    settings.AI_TURN_RATE = "1/min"
+    async with socket(f"/ws?sessionId={session.pk}") as ws:
+        await ws.send_json_to({"action": "user_message", "content": "first"})
+        for _ in range(2):  # the user line, then the reply
+            frame = await ws.receive_json_from(timeout=TIMEOUT)
+            assert frame["kind"] == "chat"
+        await ws.send_json_to({"action": "user_message", "content": "second"})
+        frame = await ws.receive_json_from(timeout=TIMEOUT)
+        assert frame["kind"] == "info" and "too many ai" in frame["message"].lower()
+    assert [m.content for m in await stored(session.pk) if m.role == "user"] == ["first"]
+
+
+async def test_a_conversation_takes_a_bounded_number_of_replies_at_once(
+    session, settings, fake_openai, client
+):
+    settings.AI_TURNS_PER_CONVERSATION = 1
+    fake_openai.slow_stream(WORDS, interval=0.05)
+    held = asyncio.create_task(
+        ai_services.user_message(session_id=str(session.pk), content="First", actor=None)
+    )
+    key = ai_services.turn_key(str(session.pk))
+    await wait_for(lambda: engine.in_flight(key) is not None)
+
+    refused = await sync_to_async(client.post)("/api/ai/dialogue", dialogue_body(session, "Second"))
+
+    assert refused.status_code == 409
+    assert "in progress" in refused.json()["error"]
+    engine.in_flight(key).stop()
+    await held
+    assert "Second" not in [m.content for m in await stored(session.pk)]
+
+
+async def test_socket_frames_count_against_the_same_limit_as_rest(session, settings, client):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "game": "3/min"}
+    # A REST request from the socket's address uses up part of the same limit first.
+    assert (await sync_to_async(client.get)("/api/game_titles")).status_code == 200
+    communicator = WebsocketCommunicator(application, f"/ws?sessionId={session.pk}")
+    communicator.scope["client"] = ("127.0.0.1", 50123)  # the test client's REMOTE_ADDR
+    connected, _ = await communicator.connect(timeout=TIMEOUT)
+    assert connected
+    try:
+        for _ in range(2):
+            await communicator.send_json_to({"action": "typing", "value": True})
+        assert await communicator.receive_nothing(timeout=0.3)
+        await communicator.send_json_to({"action": "typing", "value": True})
+        frame = await communicator.receive_json_from(timeout=TIMEOUT)
+        assert frame["kind"] == "info" and "too many requests" in frame["message"].lower()
+        assert int(frame["message"].split("retry in ")[1].split()[0]) >= 1
+    finally:
+        await communicator.disconnect(timeout=TIMEOUT)
