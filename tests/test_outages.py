@@ -140,3 +140,75 @@ def test_database_down_mid_run_is_503_in_each_family_then_recovers_losing_nothin
     stored = set(Message.objects.filter(session=session).values_list("id", flat=True))
     assert acknowledged <= stored, "an acknowledged write was lost"
     assert after.status_code == 200 and len(after.json()) == len(stored)
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL (Redis behind a proxy)")
+def test_redis_down_mid_run_keeps_rest_working_and_sockets_come_back(tmp_path):
+    import asyncio
+    import json
+
+    import websockets
+
+    session = GameSessionFactory()
+    user = UserFactory()
+    token = tokens_for_user(user=user).access
+    redis = urlsplit(settings.REDIS_URL)
+    proxy = TcpProxy(redis.port or 6379, redis.hostname or "127.0.0.1").start()
+    server = LiveServer(
+        db_name=connection.settings_dict["NAME"],
+        log_path=tmp_path / "server.log",
+        offline_delay=0.0,
+        extra_env={"REDIS_URL": _through(settings.REDIS_URL, proxy.port)},
+    ).start()
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    def rest_round(http: httpx.Client) -> dict[str, int]:
+        chat = http.post("/api/chats", json={"prompt": "Still there?"}, headers=bearer)
+        answers = {
+            "G read": http.get(f"/api/messages?sessionId={session.pk}").status_code,
+            "G write": http.post(
+                "/api/messages",
+                json={"sessionId": str(session.pk), "role": "user", "content": "hello"},
+            ).status_code,
+            "A create": chat.status_code,
+            "M list": http.get("/api/v1/projects", headers=bearer).status_code,
+        }
+        if chat.status_code == 201:
+            stream = http.post(
+                f"/api/chats/{chat.json()['id']}",
+                json={"messages": [{"role": "user", "content": "Go"}]},
+                headers=bearer,
+            )
+            answers["A stream"] = stream.status_code
+            answers["A stream complete"] = int("data: [DONE]" in stream.text)
+        return answers
+
+    async def socket_round() -> str:
+        url = server.url.replace("http", "ws") + f"/ws?sessionId={session.pk}"
+        async with websockets.connect(url, open_timeout=10) as ws:
+            await ws.send(json.dumps({"action": "typing", "value": True}))
+            await ws.send(json.dumps({"action": "nonsense"}))
+            return json.loads(await asyncio.wait_for(ws.recv(), 10))["kind"]
+
+    expected = {
+        "G read": 200,
+        "G write": 201,
+        "A create": 201,
+        "M list": 200,
+        "A stream": 200,
+        "A stream complete": 1,
+    }
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            assert rest_round(http) == expected, server.log_tail()
+            proxy.cut()
+            assert rest_round(http) == expected, server.log_tail()
+            # Redis really was gone: the counters failed open and said so.
+            assert "Rate counter unavailable" in server.log_tail(400)
+            proxy.restore()
+            time.sleep(0.5)
+            assert rest_round(http) == expected, server.log_tail()
+        assert asyncio.run(socket_round()) == "info", server.log_tail()
+    finally:
+        server.stop()
+        proxy.stop()
