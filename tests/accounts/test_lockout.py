@@ -16,8 +16,8 @@ PASSWORD = "the-right-password-42"
 
 @pytest.fixture
 def account(settings):
-    settings.LOGIN_FAILURES_PER_ACCOUNT = "5/15min"
-    settings.LOGIN_FAILURES_PER_ADDRESS = "12/15min"
+    settings.LOGIN_FAILURES_PER_ACCOUNT = "5/day"
+    settings.LOGIN_FAILURES_PER_ADDRESS = "12/day"
     user = UserFactory()
     user.set_password(PASSWORD)
     user.save()
@@ -62,7 +62,7 @@ def test_one_address_guessing_many_accounts_is_stopped(client, account):
 
 
 def test_a_forged_forwarded_for_does_not_escape_the_login_throttle(client, settings, account):
-    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "auth_login": "3/min"}
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "auth_login": "3/day"}
     statuses = [
         api_login(client, account.email, "nope", forged=f"198.51.100.{i}").status_code
         for i in range(6)
