@@ -65,7 +65,14 @@ def token_refresh(*, refresh: str) -> TokenPair:
     if user is None or not token_is_current(user=user, token=token):
         raise invalid
     with transaction.atomic():
-        outstanding = OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+        # order_by(): the model orders by its nullable user, and PostgreSQL refuses FOR UPDATE
+        # on the outer join that ordering makes.
+        outstanding = (
+            OutstandingToken.objects.select_for_update(of=("self",))
+            .filter(jti=jti)
+            .order_by()
+            .first()
+        )
         if outstanding is None:
             raise invalid
         _, created = BlacklistedToken.objects.get_or_create(token=outstanding)

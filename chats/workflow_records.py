@@ -97,7 +97,9 @@ def session_for_write(user: User, session_id: str, project: Project | None = Non
     """The session, locked for this transaction, if `user` may write it (and it belongs to
     `project` when one is named)."""
     session = (
-        Chat.sessions.select_for_update()
+        # Only the chat row is locked: PostgreSQL refuses FOR UPDATE on the nullable side of
+        # the outer joins that select_related makes for the nullable project and owner.
+        Chat.sessions.select_for_update(of=("self",))
         .select_related("project", "owner")
         .filter(public_id=str(session_id))
         .first()
