@@ -32,6 +32,7 @@ from django.conf import settings
 
 from accounts.ownership import actor_or_none
 from chats import workflow_selectors, workflow_services
+from config.api.parsers import JsonInputError, json_parse
 from core.errors import DomainError, ErrorCode
 from projects.selectors import project_role
 from realtime import publish
@@ -141,9 +142,11 @@ class MovieConsumer(AsyncWebsocketConsumer):
             )
             return
         try:
-            frame = json.loads(raw)
-        except (ValueError, TypeError):
-            await self.error(ErrorCode.WEBSOCKET_ERROR, "Invalid JSON frame")
+            # The REST parser's rules: nesting depth, finite numbers, no NUL or surrogates.
+            frame = json_parse(raw or "")
+        except JsonInputError as exc:
+            message = str(exc) if exc.field else f"Invalid JSON frame: {exc.message}"
+            await self.error(ErrorCode.WEBSOCKET_ERROR, message)
             return
         if not isinstance(frame, dict):
             await self.error(ErrorCode.WEBSOCKET_ERROR, "A frame must be a JSON object")

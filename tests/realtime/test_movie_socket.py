@@ -609,3 +609,22 @@ def _offer(next_step: str = "setting-selection") -> dict:
         ],
         "nextStep": next_step,
     }
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ("[" * 100_000, "deep"),
+        ('{"type": "typing", "sessionId": "s", "isTyping": true, "n": 1e400}', "n:"),
+        ('{"type": "chat-message", "message": "a\\u0000b"}', "message:"),
+    ],
+)
+async def test_frames_the_rest_parser_refuses_are_error_frames_and_the_socket_stays_open(
+    owner, raw, fragment
+):
+    async with socket(owner) as ws:
+        await ws.send_to(text_data=raw)
+        message = await expect_error(ws, "WEBSOCKET_ERROR")
+        assert fragment in message.lower()
+        await ws.send_to(text_data="{}")  # still open: the next frame is answered too
+        await expect_error(ws, "WEBSOCKET_ERROR")
