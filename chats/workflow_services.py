@@ -288,7 +288,10 @@ class WorkflowResult:
 
 
 async def _run(hooks: WorkflowReply) -> WorkflowResult:
-    turn = await engine.start(key=f"project-session.{uuid.uuid4().hex}", hooks=hooks)
+    # Every M turn counts against its member's AI_TURN_RATE, over REST and the socket alike.
+    turn = await engine.start(
+        key=f"project-session.{uuid.uuid4().hex}", hooks=hooks, caller=f"user-{hooks.user.pk}"
+    )
     outcome = await turn.result()
     session = hooks.session
     return WorkflowResult(

@@ -33,7 +33,9 @@ from django.conf import settings
 from accounts.ownership import actor_or_none
 from chats import workflow_selectors, workflow_services
 from config.api.parsers import JsonInputError, json_parse
+from config.api.throttles import movie_rate_limit
 from core.errors import DomainError, ErrorCode
+from core.ratelimit import Rate, hit
 from projects.selectors import project_role
 from realtime import publish
 from realtime.connection_slots import ConnectionSlot
@@ -131,6 +133,16 @@ class MovieConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.user is None or self.slot is None:
+            return
+        # Every frame counts against the user's tier limit, the same counter as M's REST.
+        tier = getattr(self.user, "tier", "free") or "free"
+        rate = Rate(movie_rate_limit(tier), settings.MOVIE_RATE_WINDOW)
+        counted = await database_sync_to_async(hit)("m", f"user-{self.user.pk}", rate)
+        if not counted.allowed:
+            await self.error(
+                ErrorCode.RATE_LIMITED,
+                f"Too many requests; retry in {counted.retry_after()} seconds",
+            )
             return
         raw = text_data if text_data is not None else bytes_data
         size = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw or b"")

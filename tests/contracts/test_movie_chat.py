@@ -760,3 +760,13 @@ def test_attachments_must_be_readable_media_of_the_project(auth_client, user, pr
     )
     assert [d["field"] for d in error["details"]] == ["attachments[1]", "attachments[2]"]
     assert Message.objects.filter(chat__public_id=session_id).count() == 2
+
+
+def test_ai_turns_count_against_the_members_turn_rate(auth_client, project, settings):
+    settings.AI_TURN_RATE = "1/day"
+    session_id = start(auth_client, project)["session"]["id"]
+    refused = send(auth_client, project, "Another line", sessionId=session_id)
+    error = movie_error(refused, 429, "RATE_LIMITED")
+    assert "too many ai" in error["message"].lower()
+    assert int(refused["Retry-After"]) >= 1
+    assert Message.objects.filter(chat__public_id=session_id).count() == 2  # nothing new

@@ -628,3 +628,15 @@ async def test_frames_the_rest_parser_refuses_are_error_frames_and_the_socket_st
         assert fragment in message.lower()
         await ws.send_to(text_data="{}")  # still open: the next frame is answered too
         await expect_error(ws, "WEBSOCKET_ERROR")
+
+
+async def test_frames_count_against_the_users_tier_limit_like_rest(owner, settings):
+    settings.MOVIE_RATE_LIMITS = {**settings.MOVIE_RATE_LIMITS, "free": 3}
+    settings.MOVIE_RATE_WINDOW = 86400  # a day: the burst never straddles two windows
+    async with socket(owner) as ws:
+        for _ in range(3):
+            await ws.send_to(text_data="{}")
+            await expect_error(ws, "WEBSOCKET_ERROR")
+        await ws.send_to(text_data="{}")
+        message = await expect_error(ws, "RATE_LIMITED")
+        assert "retry in" in message
