@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from chats.models import CLIENT_ID_MAX_CHARS, MessageRole
-from chats.serializers import ChatMessageOutput
+from chats.serializers import ChatMessageOutput, StateField
 from config.api.fields import StrictCharField
 
 STREAM_MESSAGES_MAX = 500
@@ -54,13 +53,6 @@ class ChatStreamInput(serializers.Serializer):
         if not last["text"].strip():
             raise serializers.ValidationError("the last user message is empty")
         return value
-
-
-@extend_schema_field(
-    {"type": "object", "additionalProperties": {"type": "string"}, "description": "Chat state"}
-)
-class StateField(serializers.DictField):
-    pass
 
 
 class CharacterTurnOutput(serializers.Serializer):

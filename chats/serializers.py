@@ -6,6 +6,7 @@ inputs here accept any JSON value and judge it in `validate`, where the message 
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -122,8 +123,33 @@ class ChatMessageInput(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+def state_schema(*, min_properties: int = 0) -> dict:
+    """A chat state in the schema: the allowed keys (CHAT_STATE_KEYS) to strings, no other."""
+    limit = settings.CHAT_STATE_VALUE_MAX_CHARS
+    schema = {
+        "type": "object",
+        "properties": {
+            key: {"type": "string", "maxLength": limit} for key in settings.CHAT_STATE_KEYS
+        },
+        "additionalProperties": False,
+    }
+    if min_properties:
+        schema["minProperties"] = min_properties
+    return schema
+
+
+@extend_schema_field(state_schema(min_properties=1))
+class StateUpdateField(AnyObject):
+    """Judged by the service (chat_state_check), which words the 400."""
+
+
+@extend_schema_field(state_schema())
+class StateField(serializers.DictField):
+    pass
+
+
 class ChatStateInput(serializers.Serializer):
-    state_update = AnyObject(
+    state_update = StateUpdateField(
         required=False, help_text="Keys of CHAT_STATE_KEYS to string values, merged"
     )
 
@@ -161,5 +187,5 @@ class ChatDetailOutput(ChatOutput):
 
 class ChatStateOutput(serializers.Serializer):
     chat_id = serializers.UUIDField(source="pk")
-    state = serializers.DictField()
+    state = StateField()
     updated_at = IsoDateTimeField(source="state_updated_at")
