@@ -50,8 +50,11 @@ format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+# The serving benchmark (bench/README.md): wrk drives each ASGI server; Debian's wrk package
+# is installed when missing (needs apt-get and root, as on the project's machines).
 bench: setup
-	$(PY) bench/run_all.py
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(PY) bench/serving.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .ruff_cache $(JS_DIR)/node_modules

@@ -2,13 +2,19 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 from config.embedded import prepare
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 prepare()  # the embedded mode's kept secret key, before settings read it
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # what get_asgi_application() does before its handler
+
+from config.handler import ReusedThreadASGIHandler  # noqa: E402
+
+# Django's ASGI handler with request threads reused and the middleware's hop-free
+# equivalents (config/handler.py, config/middleware.py).
+django_asgi_app = ReusedThreadASGIHandler()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 

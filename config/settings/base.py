@@ -98,6 +98,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Served through config.asgi, Django's own middleware below runs as the hop-free
+    # equivalents of config/middleware.py (FAST_EQUIVALENTS): the same answers, with API
+    # requests kept on the event loop and sessions, CSRF, auth and messages run only for the
+    # admin and the docs.
     "config.api.middleware.ApiErrorEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.static.AsyncWhiteNoiseMiddleware",

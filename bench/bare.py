@@ -1,0 +1,58 @@
+"""Bare Django views: the baseline the serving benchmark compares the API with.
+
+Plain function views doing the same queries as the API routes they shadow (they call the
+same selectors and services), with no DRF, no serializers, no throttle and no middleware
+(bench/asgi.py serves them through a Django handler with an empty middleware chain). They
+exist only in bench/asgi.py, which only the benchmark serves: the project's own URLconf and
+ASGI application never include them.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import JsonResponse
+from django.urls import path
+
+from characters import selectors as character_selectors
+from characters.serializers import CharacterOutput
+from core.times import iso_utc
+from games import selectors as game_selectors
+from games import services as game_services
+
+
+def character_detail(request, character_id: int):
+    character = character_selectors.character_get(character_id=character_id)
+    # CharacterOutput's to_representation is a hand-written dict: the same body as the API.
+    return JsonResponse(CharacterOutput().to_representation(character))
+
+
+def messages(request):
+    if request.method == "POST":
+        data = json.loads(request.body)
+        message = game_services.message_create(
+            session_id=data["sessionId"],
+            role=data["role"],
+            content=data["content"],
+            type=data.get("type", ""),
+            actor=None,
+        )
+        return JsonResponse({"id": message.pk}, status=201)
+    rows = game_selectors.message_list(session_id=request.GET["sessionId"])
+    body = [
+        {
+            "id": row["id"],
+            "role": row["role"],
+            "content": row["content"],
+            **({"type": row["type"]} if row["type"] else {}),
+            "createdAt": iso_utc(row["created_at"]),
+        }
+        for row in rows
+    ]
+    return JsonResponse(body, safe=False)
+
+
+urlpatterns = [
+    path("bench/bare/characters/<int:character_id>", character_detail),
+    path("bench/bare/messages", messages),
+]
