@@ -22,11 +22,15 @@ from config.api.schema import MOVIE_ERRORS
 from config.api.throttles import LoginRateThrottle
 
 
-class LoginApi(MovieApiView):
+class PublicAuthApi(MovieApiView):
+    """The token routes: no token needed, counted by the login throttle besides M's limit."""
+
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_classes = [*MovieApiView.throttle_classes, LoginRateThrottle]
 
+
+class LoginApi(PublicAuthApi):
     @extend_schema(
         tags=["auth"],
         request=LoginInput,
@@ -42,11 +46,7 @@ class LoginApi(MovieApiView):
         )
 
 
-class RefreshApi(MovieApiView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_classes = [*MovieApiView.throttle_classes, LoginRateThrottle]
-
+class RefreshApi(PublicAuthApi):
     @extend_schema(
         tags=["auth"],
         request=RefreshInput,
@@ -60,11 +60,7 @@ class RefreshApi(MovieApiView):
         return Response({"token": pair.access, "refreshToken": pair.refresh})
 
 
-class LogoutApi(MovieApiView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_classes = [*MovieApiView.throttle_classes, LoginRateThrottle]
-
+class LogoutApi(PublicAuthApi):
     @extend_schema(
         tags=["auth"],
         request=RefreshInput,

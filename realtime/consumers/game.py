@@ -31,6 +31,7 @@ from games import ai_services, selectors
 from games.ai_serializers import ImageInput
 from games.serializers import MessageCreateInput
 from realtime import publish
+from realtime.groups import group_leave
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,6 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_UNKNOWN_SESSION = 4404
 CLOSE_SESSION_ENDED = 4409
 # Seconds between the attempts to leave a group on disconnect.
-LEAVE_RETRY_PAUSES = (0.1, 0.5, 2.0)
 # The frame fields each action takes, checked by the REST route's serializer.
 FIELDS_LINE = ("role", "content")
 FIELDS_IMAGE = ("prompt", "size", "mime")
@@ -107,18 +107,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         # Turns already started finish and are saved: the other players still see them.
 
     async def _leave(self, group: str) -> None:
-        """Leave `group`, retrying a failed removal: a dead member would stay in the group
-        until it expires, and every broadcast would pay for it meanwhile."""
-        for attempt, pause in enumerate((*LEAVE_RETRY_PAUSES, None)):
-            try:
-                await self.channel_layer.group_discard(group, self.channel_name)
-                return
-            except Exception:
-                if pause is None:
-                    logger.exception("Leaving %s failed after %d attempts", group, attempt + 1)
-                    return
-                logger.warning("Leaving %s failed; retrying", group, exc_info=True)
-                await asyncio.sleep(pause)
+        await group_leave(self.channel_layer, group, self.channel_name)
 
     # --- client to server ------------------------------------------------------------------
 

@@ -39,13 +39,13 @@ from core.ratelimit import Rate, hit
 from projects.selectors import project_role
 from realtime import publish
 from realtime.connection_slots import ConnectionSlot
+from realtime.groups import group_leave
 
 logger = logging.getLogger(__name__)
 
 CLOSE_BAD_TOKEN = 4401
 CLOSE_TOO_MANY_CONNECTIONS = 4429
 # Seconds between the attempts to leave a group on disconnect.
-LEAVE_RETRY_PAUSES = (0.1, 0.5, 2.0)
 
 
 @database_sync_to_async
@@ -116,18 +116,7 @@ class MovieConsumer(AsyncWebsocketConsumer):
         # Turns already started finish and are stored: the other members still see them.
 
     async def _leave(self, group: str) -> None:
-        """Leave `group`, retrying a failed removal: a dead member would stay in the group
-        until it expires, and every broadcast would pay for it meanwhile."""
-        for attempt, pause in enumerate((*LEAVE_RETRY_PAUSES, None)):
-            try:
-                await self.channel_layer.group_discard(group, self.channel_name)
-                return
-            except Exception:
-                if pause is None:
-                    logger.exception("Leaving %s failed after %d attempts", group, attempt + 1)
-                    return
-                logger.warning("Leaving %s failed; retrying", group, exc_info=True)
-                await asyncio.sleep(pause)
+        await group_leave(self.channel_layer, group, self.channel_name)
 
     # --- client to server ------------------------------------------------------------------
 

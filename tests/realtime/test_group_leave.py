@@ -15,8 +15,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 from config.asgi import application
-from realtime import publish
-from realtime.consumers import game as game_consumer
+from realtime import groups, publish
 from tests.factories import GameSessionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,7 +79,7 @@ async def test_a_failed_group_removal_is_retried(monkeypatch):
         await discard(group, channel)
 
     monkeypatch.setattr(layer, "group_discard", flaky_discard)
-    monkeypatch.setattr(game_consumer, "LEAVE_RETRY_PAUSES", (0.01, 0.01, 0.01))
+    monkeypatch.setattr(groups, "LEAVE_RETRY_PAUSES", (0.01, 0.01, 0.01))
     [ws] = await open_sockets(session_id, 1)
     group = publish.game_group(session_id)
     await ws.disconnect(timeout=TIMEOUT)
