@@ -77,10 +77,7 @@ class CharacterCreateApi(AsyncGameApiView):
 
 class CharacterDetailApi(AsyncGameApiView):
     @extend_schema(tags=["game: characters"], responses={200: CharacterOutput, **GAME_ERRORS})
-    async def get(self, request, character_id: str):
-        return await sync_to_async(self._get)(character_id)
-
-    def _get(self, character_id: str) -> Response:
+    def get(self, request, character_id: str):
         character = selectors.character_get(character_id=path_int_id(character_id, "Character"))
         return Response(CharacterOutput(character).data)
 
@@ -90,10 +87,7 @@ class CharacterDetailApi(AsyncGameApiView):
         responses={200: CharacterOutput, **GAME_ERRORS},
         summary="Update a character; stats merge by key, health is a number or {current, max}",
     )
-    async def patch(self, request, character_id: str):
-        return await sync_to_async(self._patch)(request, character_id)
-
-    def _patch(self, request, character_id: str) -> Response:
+    def patch(self, request, character_id: str):
         pk = path_int_id(character_id, "Character")
         data = body_input(CharacterUpdateInput, request, partial=True)
         character = services.character_update(
@@ -102,10 +96,7 @@ class CharacterDetailApi(AsyncGameApiView):
         return Response(CharacterOutput(character).data)
 
     @extend_schema(tags=["game: characters"], responses={200: OkOutput, **GAME_ERRORS})
-    async def delete(self, request, character_id: str):
-        return await sync_to_async(self._delete)(request, character_id)
-
-    def _delete(self, request, character_id: str) -> Response:
+    def delete(self, request, character_id: str):
         pk = path_int_id(character_id, "Character")
         services.character_delete(character_id=pk, actor=actor_or_none(request.user))
         return Response({"ok": True})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from adrf.views import APIView as AsyncAPIView
+from inspect import iscoroutinefunction
+
+from adrf.views import APIView as AdrfAPIView
+from asgiref.sync import sync_to_async
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -20,6 +23,36 @@ from config.api.parsers import SafeJSONParser
 from config.api.permissions import Authenticated, GameAccess
 from config.api.renderers import MovieJSONRenderer
 from config.api.throttles import AssistantRateThrottle, GameRateThrottle, MovieTierThrottle
+
+
+class AsyncAPIView(AdrfAPIView):
+    """adrf's async view, with its sync handlers in one thread hop.
+
+    A route that waits on a model has an async handler; its other methods (a plain read, an
+    update) are sync. adrf would run such a request as three thread round trips: `initial()`
+    in a thread, back to the event loop for async throttles even when there are none
+    (`async_to_sync`), then the handler in a thread again. Here a sync handler's whole DRF
+    dispatch (authentication, throttles, permissions, handler, exception handling, response
+    finalisation) runs as one `sync_to_async` call, as Django runs a sync view; an async
+    handler keeps adrf's path. Django's check that a class's handlers are all sync or all
+    async does not apply: the class is async and dispatches per method.
+    """
+
+    view_is_async = True
+
+    async def async_dispatch(self, request, *args, **kwargs):
+        method = request.method.lower()
+        handler = getattr(self, method, None) if method in self.http_method_names else None
+        if handler is not None and iscoroutinefunction(handler):
+            return await super().async_dispatch(request, *args, **kwargs)
+        return await sync_to_async(self.sync_dispatch)(request, *args, **kwargs)
+
+    def check_throttles(self, request):
+        # adrf calls async_to_sync for its async throttles even when there are none: a
+        # round trip to the event loop per request. None of ours is async.
+        if any(iscoroutinefunction(t.allow_request) for t in self.get_throttles()):
+            return super().check_throttles(request)
+        return APIView.check_throttles(self, request)
 
 
 class FamilyApiView(APIView):
@@ -113,4 +146,4 @@ class AsyncGameApiView(AsyncAPIView, GameApiView):
 
 class AsyncAssistantApiView(AsyncAPIView, AssistantApiView):
     """Family A for routes that wait (a chat's detail and its streamed reply): async handlers,
-    A's policies and envelope. adrf runs a class's handlers all sync or all async."""
+    A's policies and envelope; a sync handler of the same class runs in one thread hop."""
