@@ -12,6 +12,8 @@ from asgiref.sync import sync_to_async
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from chats import ai_services, engine, replay, selectors, services, sse
@@ -123,7 +125,24 @@ class ChatListApi(AssistantApiView):
         return response
 
 
+class StreamNegotiation(DefaultContentNegotiation):
+    """The stream routes answer `text/event-stream` (a streamed response that no renderer
+    touches) or a JSON body. A client that accepts only `text/event-stream`, as SSE clients
+    and `EventSource` do, gets the stream, and A's JSON error body when the turn cannot start,
+    instead of 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            if "text/event-stream" not in request.headers.get("Accept", ""):
+                raise
+            return renderers[0], renderers[0].media_type
+
+
 class ChatDetailApi(AsyncAssistantApiView):
+    content_negotiation_class = StreamNegotiation
+
     @extend_schema(
         tags=["assistant"],
         parameters=[CHAT_ID],
@@ -197,6 +216,8 @@ class ChatDetailApi(AsyncAssistantApiView):
 
 class ChatStreamApi(AsyncAssistantApiView):
     """Resume or stop a chat's reply in flight (the AI SDK's resume convention)."""
+
+    content_negotiation_class = StreamNegotiation
 
     @extend_schema(
         tags=["assistant"],

@@ -1,6 +1,11 @@
 """Any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp server, LiteLLM) through the
 official SDK's async client. The SDK retries connection errors, 408, 429 and 5xx with
-exponential backoff (`max_retries`); what still fails becomes an AI domain error."""
+exponential backoff (`max_retries`); what still fails becomes an AI domain error.
+
+A streamed chat reply is requested through the SDK (headers, retries, status errors as
+usual), but its body is read here: the Server-Sent Events are split and each chunk's JSON is
+read as a plain dict, instead of the SDK building a typed model per chunk, which was most of
+the CPU a relayed token cost (bench/sse_relay.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ import math
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import anyio
+import httpx2
 import openai
 from PIL import Image
 
@@ -90,16 +97,8 @@ class OpenAICompatibleProvider:
             stream = await self.client.chat.completions.create(
                 model=model, messages=messages, stream=True
             )
-            async for chunk in stream:
-                if not chunk.choices:
-                    continue
-                delta = chunk.choices[0].delta
-                extra = delta.model_extra or {}
-                reasoning = extra.get("reasoning_content") or extra.get("reasoning")
-                if isinstance(reasoning, str) and reasoning:
-                    yield ReasoningText(reasoning)
-                if delta.content:
-                    yield delta.content
+            async for piece in _chat_pieces(stream.response):
+                yield piece
         except openai.OpenAIError as exc:
             logger.warning("AI stream failed: %s", exc)
             raise _translate(exc) from exc
@@ -166,6 +165,76 @@ class OpenAICompatibleProvider:
         if len(vectors) != len(texts):
             raise AIServiceError("The AI model returned the wrong number of embeddings")
         return vectors
+
+
+async def _chat_pieces(response: httpx2.Response) -> AsyncIterator[str]:
+    """The text and reasoning pieces of a streamed chat completion's body. Errors are the
+    SDK's: a transport failure or timeout mid-body, or an `{"error": ...}` event."""
+    try:
+        async for data in sse_data(response.aiter_bytes()):
+            if data.startswith(b"[DONE]"):
+                continue  # read on to the end of the body, so the connection is reused
+            try:
+                chunk = json.loads(data)
+            except ValueError as exc:
+                raise AIServiceError("The AI model sent an unreadable stream part") from exc
+            if not isinstance(chunk, dict):
+                continue
+            if chunk.get("error"):
+                error = chunk["error"]
+                message = error.get("message") if isinstance(error, dict) else None
+                raise openai.APIError(
+                    message=message
+                    if isinstance(message, str) and message
+                    else ("An error occurred during streaming"),
+                    request=response.request,
+                    body=error,
+                )
+            choices = chunk.get("choices")
+            if not choices or not isinstance(choices[0], dict):
+                continue
+            delta = choices[0].get("delta")
+            if not isinstance(delta, dict):
+                continue
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(reasoning, str) and reasoning:
+                yield ReasoningText(reasoning)
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                yield content
+    except httpx2.TimeoutException as exc:
+        raise openai.APITimeoutError(request=response.request) from exc
+    except (httpx2.RequestError, anyio.EndOfStream) as exc:
+        raise openai.APIConnectionError(request=response.request) from exc
+
+
+async def sse_data(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The `data` of each Server-Sent Event in a byte stream (several `data:` lines of one
+    event joined by a newline); other fields and comments are skipped. Lines end with LF or
+    CRLF."""
+    buffer = b""
+    data: list[bytes] = []
+    async for chunk in chunks:
+        buffer += chunk
+        if b"\n" not in chunk:
+            continue
+        lines = buffer.split(b"\n")
+        buffer = lines.pop()
+        for line in lines:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line:
+                if data:
+                    yield b"\n".join(data)
+                    data = []
+            elif line.startswith(b"data:"):
+                value = line[5:]
+                data.append(value[1:] if value.startswith(b" ") else value)
+    if buffer.rstrip(b"\r").startswith(b"data:"):
+        value = buffer.rstrip(b"\r")[5:]
+        data.append(value[1:] if value.startswith(b" ") else value)
+    if data:
+        yield b"\n".join(data)
 
 
 def convert_image(raw: bytes, *, size: str, mime: str) -> GeneratedImage:
