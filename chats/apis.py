@@ -211,7 +211,7 @@ class ChatDetailApi(AsyncAssistantApiView):
             user_content=last["text"],
             model=data.get("model"),
         )
-        return sse.sse_response(turn.subscribe())
+        return sse.sse_response(turn)
 
 
 class ChatStreamApi(AsyncAssistantApiView):
@@ -237,7 +237,7 @@ class ChatStreamApi(AsyncAssistantApiView):
         key = ai_services.turn_key(chat.pk)
         turn = engine.in_flight(key)
         if turn is not None:
-            return sse.sse_response(turn.subscribe())
+            return sse.sse_response(turn)
         if await replay.in_flight_elsewhere(key):
             return sse.sse_response(replay.read(key))
         return HttpResponse(status=204)

@@ -180,6 +180,12 @@ class Turn:
                 return
             await self._wakeup.wait()
 
+    async def changed(self, seen: int) -> None:
+        """Return once the turn has more than `seen` events, or has ended (a reader that
+        keeps its own place in `events`, as the SSE transport does)."""
+        while len(self.events) <= seen and not self.finished:
+            await self._wakeup.wait()
+
     def stop(self) -> bool:
         """End the reply now; what was generated is stored, marked as stopped (nothing when
         no text came yet). False when there is nothing left to stop (the reply is complete

@@ -82,6 +82,39 @@ class PartWriter:
         return []
 
 
+async def turn_parts(turn: engine.Turn) -> AsyncIterator[bytes]:
+    """The SSE body of a turn of this process, read from the turn's own event list.
+
+    Each event is still its own part, but the events that are ready together go out in one
+    write (the relay's cost per token is mostly per write). While nothing comes, keep-alive
+    comments. Leaving early (the client went away) only stops this reader.
+    """
+    writer = PartWriter()
+    seen = 0
+    keep_alive = settings.SSE_KEEP_ALIVE_SECONDS
+    while True:
+        events = turn.events
+        if seen < len(events):
+            ready = events[seen:]
+            seen += len(ready)
+            chunk = b"".join([piece for event in ready for piece in writer.render(event)])
+            if chunk:
+                yield chunk
+            if ready[-1].kind == engine.DONE:
+                return
+            continue
+        if turn.finished:
+            break
+        try:
+            async with asyncio.timeout(keep_alive):
+                await turn.changed(seen)
+        except TimeoutError:
+            yield KEEP_ALIVE
+    # The turn ended without `done` (it never started streaming): say so, never cut.
+    yield part("error", errorText="The reply was interrupted; please retry")
+    yield END
+
+
 async def stream_parts(events: AsyncIterator[engine.TurnEvent]) -> AsyncIterator[bytes]:
     """The SSE body of a turn's events, with keep-alive comments while nothing comes.
 
@@ -120,10 +153,10 @@ async def stream_parts(events: AsyncIterator[engine.TurnEvent]) -> AsyncIterator
             pending.cancel()
 
 
-def sse_response(events: AsyncIterator[engine.TurnEvent]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        stream_parts(events), content_type="text/event-stream; charset=utf-8"
-    )
+def sse_response(source: engine.Turn | AsyncIterator[engine.TurnEvent]) -> StreamingHttpResponse:
+    """A turn of this process (read directly), or any iterator of events (a replay log)."""
+    body = turn_parts(source) if isinstance(source, engine.Turn) else stream_parts(source)
+    response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
     for name, value in HEADERS.items():
         response[name] = value
     return response
