@@ -50,9 +50,10 @@ def server_command(name: str, port: int, workers: int) -> list[str]:
         # -v 0: no access log, as the other two are started.
         return [py, "-m", "config.serve", "-b", host, "-p", str(port), "-v", "0", APP]
     if name == "uvicorn":
+        # The production entry point: uvicorn with the project's WebSocket limits.
         return [
-            py, "-m", "uvicorn", "--host", host, "--port", str(port), "--workers", str(workers),
-            "--lifespan", "off", "--no-access-log", "--log-level", "warning", APP,
+            py, "-m", "config.serve_uvicorn", "-b", host, "-p", str(port),
+            "--workers", str(workers), "-v", "0", APP,
         ]  # fmt: skip
     if name == "granian":
         return [
@@ -80,12 +81,16 @@ def wait_ready(base: str, server: subprocess.Popen) -> None:
     raise RuntimeError("server did not start")
 
 
-def wrk(url: str, duration: float, connections: int, script: str | None) -> dict:
+def wrk(url: str, duration: float, connections: int, script: str | None, pinned: bool) -> dict:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s"]
     if script:
         command += ["-s", script]
+    command.append(url)
     done = subprocess.run(
-        pin([*command, url], "1"), capture_output=True, text=True, timeout=duration + 30
+        pin(command, "1") if pinned else command,
+        capture_output=True,
+        text=True,
+        timeout=duration + 30,
     )
     out = done.stdout
     found = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -121,11 +126,14 @@ def routes(seed: dict, directory: str) -> list[tuple[str, str, str, str | None]]
     ]  # fmt: skip
 
 
-def measure(name: str, env: dict, seed: dict, directory: str, args, log) -> dict:
+def measure(
+    name: str, env: dict, seed: dict, directory: str, args, log, workers: int, pinned: bool
+) -> dict:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    command = server_command(name, port, workers)
     server = subprocess.Popen(
-        pin(server_command(name, port, args.workers), "0" if args.workers == 1 else "0-1"),
+        pin(command, "0") if pinned else command,
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -137,13 +145,15 @@ def measure(name: str, env: dict, seed: dict, directory: str, args, log) -> dict
         wait_ready(base, server)
         for route, api, bare, script in routes(seed, directory):
             for path in (api, bare):  # warm up: imports, first connections
-                wrk(base + path, 1, args.connections, script)
+                wrk(base + path, 1, args.connections, script, pinned)
             samples = {"api": [], "bare": []}
             for run in range(args.runs):
                 order = ("api", "bare") if run % 2 == 0 else ("bare", "api")
                 for which in order:
                     path = api if which == "api" else bare
-                    samples[which].append(wrk(base + path, args.duration, args.connections, script))
+                    samples[which].append(
+                        wrk(base + path, args.duration, args.connections, script, pinned)
+                    )
             results[route] = {
                 which: {
                     "rps": statistics.median(s["rps"] for s in runs),
@@ -167,11 +177,23 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=float, default=5)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="processes on the one port; a list (1,2) measures scaling, unpinned",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `apt-get install wrk` (make bench installs it)")
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    counts = [int(n) for n in args.workers.split(",") if n.strip()]
+    # One process per server: pinned to core 0, wrk to core 1. Several worker counts: the
+    # servers may use both cores, so nothing is pinned, for every count alike.
+    pinned = PINNED and counts == [1]
+    if "daphne" in servers and any(n != 1 for n in counts):
+        servers.remove("daphne")  # one process per port; it is measured with one worker only
+        if not servers:
+            raise SystemExit("daphne serves one process per port; use uvicorn or granian")
     log_path = ROOT / ".local" / "bench-serving.log"
     log_path.parent.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as directory, log_path.open("w") as log:
@@ -188,37 +210,60 @@ def main() -> None:
             [py, "-m", "bench.seed"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
         )
         seed = json.loads(seeded.stdout.strip().splitlines()[-1])
-        results = {name: measure(name, env, seed, directory, args, log) for name in servers}
+        results = {
+            (name, n): measure(name, env, seed, directory, args, log, n, pinned)
+            for n in counts
+            for name in servers
+        }
+    report(results, seed, args, counts, pinned)
+
+
+def report(results: dict, seed: dict, args, counts: list[int], pinned: bool) -> None:
     database = "postgresql" if os.environ.get("DATABASE_URL") else "sqlite"
     print(
         f"database={database} workers={args.workers} wrk -t1 -c{args.connections} "
         f"-d{args.duration:g}s, median of {args.runs}, server "
-        f"{'pinned to core 0, wrk to core 1' if PINNED else 'not pinned'}"
+        f"{'pinned to core 0, wrk to core 1' if pinned else 'not pinned'}"
     )
     print(f"\n{'route':28} {'queries api/bare':>16}")
     for route, (api_q, bare_q) in seed["queries"].items():
         print(f"{route:28} {api_q:>9} / {bare_q:<4}")
     print(
-        f"\n{'server':8} {'route':28} {'bare req/s':>10} {'api req/s':>10} {'err':>4} {'ratio':>6}"
+        f"\n{'server':8} {'w':>2} {'route':28} {'bare req/s':>10} {'api req/s':>10} "
+        f"{'err':>4} {'ratio':>6}"
     )
-    for name, rows in results.items():
+    for (name, n), rows in results.items():
         for route, row in rows.items():
             errors = row["api"]["errors"] + row["bare"]["errors"]
             ratio = row["api"]["rps"] / row["bare"]["rps"]
             print(
-                f"{name:8} {route:28} {row['bare']['rps']:>10.1f} {row['api']['rps']:>10.1f} "
-                f"{errors:>4} {ratio:>6.2f}"
+                f"{name:8} {n:>2} {route:28} {row['bare']['rps']:>10.1f} "
+                f"{row['api']['rps']:>10.1f} {errors:>4} {ratio:>6.2f}"
             )
-    if "daphne" in results and len(results) > 1:
+    if ("daphne", 1) in results and len(results) > 1:
         print(f"\n{'server':8} {'route (API)':28} {'daphne':>10} {'req/s':>10} {'ratio':>6}")
-        for name, rows in results.items():
-            if name == "daphne":
+        for (name, n), rows in results.items():
+            if name == "daphne" or n != 1:
                 continue
             for route, row in rows.items():
-                base_rps = results["daphne"][route]["api"]["rps"]
+                base_rps = results[("daphne", 1)][route]["api"]["rps"]
                 print(
                     f"{name:8} {route:28} {base_rps:>10.1f} {row['api']['rps']:>10.1f} "
                     f"{row['api']['rps'] / base_rps:>6.2f}"
+                )
+    if len(counts) > 1:
+        first = counts[0]
+        print(f"\nscaling: each figure against the same server with {first} worker(s)")
+        print(f"{'server':8} {'w':>2} {'route':28} {'api req/s':>10} {'api x':>6} {'bare x':>6}")
+        for (name, n), rows in results.items():
+            if n == first:
+                continue
+            for route, row in rows.items():
+                base = results[(name, first)][route]
+                print(
+                    f"{name:8} {n:>2} {route:28} {row['api']['rps']:>10.1f} "
+                    f"{row['api']['rps'] / base['api']['rps']:>6.2f} "
+                    f"{row['bare']['rps'] / base['bare']['rps']:>6.2f}"
                 )
 
 

@@ -1,9 +1,10 @@
-"""The real ASGI application served by daphne in a process of its own, for clients that need
-a real socket (the Vercel AI SDK in Node, httpx streaming, dropped connections).
+"""The real ASGI application served in a process of its own, for clients that need a real
+socket (the Vercel AI SDK in Node, httpx streaming, dropped connections, frame limits).
 
 The server is a fresh `python -m config.serve` process (daphne with the project's WebSocket
-limits, as `make run` starts it; `server_module="daphne"` gives plain daphne), not a fork of
-the test process: a fork
+limits, as `make run` starts it), or the module `LIVE_SERVER_MODULE` names:
+`LIVE_SERVER_MODULE=config.serve_uvicorn make test` runs every live test on uvicorn, the
+production server. It is not a fork of the test process: a fork
 would inherit the test run's open database connections and pool, event loops and threads.
 It runs `tests.live_settings` (the test settings) on the test run's database, whose name is
 known only once pytest-django has created it, and inherits the environment, so with
@@ -12,7 +13,7 @@ cache and the same channel layer as the tests. Its tables are the test database'
 that use it must be `django_db(transaction=True)`: a test wrapped in a transaction would hide
 its rows from the server, and on SQLite hold the write lock the server needs.
 
-It listens on a port the system picks (`-p 0`), read back from daphne's log, and is ready
+It listens on a port the system picks (`-p 0`), read back from the server's log, and is ready
 when `GET /api/health` answers "running". `stop` always ends the process.
 """
 
@@ -29,19 +30,21 @@ import httpx
 import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-LISTENING = re.compile(r"Listening on TCP address 127\.0\.0\.1:(\d+)")
+# daphne's and uvicorn's start-up lines.
+LISTENING = re.compile(r"(?:Listening on TCP address|Uvicorn running on http://)127\.0\.0\.1:(\d+)")
 START_TIMEOUT = 60.0
 # The server's PostgreSQL sessions carry this name (see `_wait_for_other_sessions_to_end`).
 APPLICATION_NAME = "aistory-live-server"
 # Seconds between the offline provider's words: a reply takes about a second, long enough
 # to drop the stream after its first parts and resume it while the reply is in flight.
 OFFLINE_DELAY = 0.02
-# What `make run` serves with: daphne's command line with the project's WebSocket limits.
-SERVER_MODULE = "config.serve"
+# What `make run` serves with (daphne's command line with the project's WebSocket limits),
+# unless LIVE_SERVER_MODULE names another entry point taking the same options.
+SERVER_MODULE = os.environ.get("LIVE_SERVER_MODULE", "config.serve")
 
 
 class LiveServer:
-    """One daphne process serving `config.asgi:application` on 127.0.0.1."""
+    """One server process serving `config.asgi:application` on 127.0.0.1."""
 
     def __init__(
         self,
@@ -152,7 +155,7 @@ def _wait_for_other_sessions_to_end(connection, timeout: float = 10.0) -> None:
 
 @pytest.fixture(scope="session")
 def asgi_live_server(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A daphne process serving the app on the test database (see the module docstring)."""
+    """A server process serving the app on the test database (see the module docstring)."""
     from django.db import connection
 
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
