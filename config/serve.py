@@ -9,27 +9,64 @@ that says why, so this entry point
 - fails a connection with a closing handshake instead of a drop, so a message over the limit
   gets close code 1009 (message too big) with autobahn's reason, e.g. "received WebSocket
   message size 2621440 exceeds payload limit of 2097152 octets".
+
+And for sockets in numbers (bench/fanout.py, issue 10):
+- every listening endpoint gets a listen backlog of `--backlog` (1024 unless given; the kernel
+  caps it at net.core.somaxconn) unless its description sets one: Twisted's default of 50
+  overflowed when 500 clients connected at once, and the refused SYNs came back only after a
+  1 s retransmit;
+- once the application is loaded, everything alive is moved out of the garbage collector's
+  reach (`gc.freeze()`): Django, the URLconf, the models and the libraries are never garbage,
+  and a full collection walked them all every few seconds under load, for 120-240 ms each.
 Every other option is daphne's own.
 """
 
 from __future__ import annotations
 
+import functools
+import gc
+
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 
 FROM_SETTINGS = None
+DEFAULT_BACKLOG = 1024
+# Endpoint kinds whose Twisted description takes `backlog=`.
+LISTENING_KINDS = ("tcp", "tcp6", "ssl", "unix")
+
+
+def with_backlog(endpoint: str, backlog: int) -> str:
+    """`endpoint` (a Twisted server endpoint description) with `backlog=` unless it has one."""
+    kind = endpoint.split(":", 1)[0]
+    if kind not in LISTENING_KINDS or "backlog=" in endpoint:
+        return endpoint
+    return f"{endpoint}:backlog={backlog}"
+
+
+def freeze_start_up_objects() -> None:
+    """Collect what start-up left behind, then exempt every surviving object from later
+    collections (they live as long as the process)."""
+    gc.collect()
+    gc.freeze()
 
 
 class LimitedServer(Server):
     """daphne's server with the settings' message limit and failures closed, not dropped."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, listen_backlog: int = DEFAULT_BACKLOG, **kwargs):
         from django.conf import settings  # the application, hence settings, is loaded by now
 
         for option in ("websocket_max_message_size", "websocket_max_frame_size"):
             if kwargs.get(option) is FROM_SETTINGS:
                 kwargs[option] = settings.WEBSOCKET_MAX_MESSAGE_BYTES
+        kwargs["endpoints"] = [
+            with_backlog(endpoint, listen_backlog) for endpoint in kwargs.get("endpoints") or []
+        ]
         super().__init__(*args, **kwargs)
+
+    def run(self):
+        freeze_start_up_objects()
+        super().run()
 
     @property
     def ws_factory(self):
@@ -52,6 +89,18 @@ class LimitedCommandLineInterface(CommandLineInterface):
         self.parser.set_defaults(
             websocket_max_message_size=FROM_SETTINGS, websocket_max_frame_size=FROM_SETTINGS
         )
+        self.parser.add_argument(
+            "--backlog",
+            type=int,
+            default=DEFAULT_BACKLOG,
+            help="Listen backlog of each endpoint that does not set its own "
+            f"(default {DEFAULT_BACKLOG})",
+        )
+
+    def run(self, args):
+        backlog = self.parser.parse_args(args).backlog
+        self.server_class = functools.partial(LimitedServer, listen_backlog=backlog)
+        super().run(args)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,7 +23,7 @@ from chats import engine
 from core.times import iso_utc
 from games import prompts, selectors, services
 from games.errors import InvalidGameInput, PromptTooLarge
-from games.models import GameImage, GameTitle, Message
+from games.models import GameImage, GameSession, GameTitle, Message, MessageRole
 from realtime import publish
 
 
@@ -45,12 +45,13 @@ class GameMasterReply(engine.BaseHooks):
     content: str | None = None
     task: str = "dialogue"
     turn_reply_id: str = ""
+    deltas: publish.ReplyDeltas | None = None
 
     async def prepare(self) -> engine.TurnPlan:
         if self.content is not None:
-            session_id, system_prompt, history = await database_sync_to_async(
-                services.user_line_store
-            )(session_id=self.session_id, content=self.content, actor=self.actor)
+            session_id, system_prompt, history = await database_sync_to_async(_user_line_store)(
+                session_id=self.session_id, content=self.content, actor=self.actor
+            )
         else:
             session_id, system_prompt, history = await database_sync_to_async(
                 services.dialogue_prepare
@@ -59,20 +60,48 @@ class GameMasterReply(engine.BaseHooks):
         return engine.TurnPlan(system_prompt=system_prompt, history=history)
 
     async def persist(self, text: str, *, reply_id: str, stopped: bool) -> Message:
+        # Every delta reaches the stream sockets before the stored reply's frame.
+        if self.deltas is not None:
+            await self.deltas.flush()
         return await database_sync_to_async(services.reply_store)(
             session_id=self.session_id, text=text, actor=self.actor, stopped=stopped
         )
 
     async def on_event(self, event: engine.TurnEvent) -> None:
+        """Deltas go to the session's `stream=1` sockets, gathered in short windows (one
+        event per window for the whole group, not one per word: see publish.ReplyDeltas)."""
         if event.kind == engine.DELTA:
-            await publish.reply_delta(
-                group=publish.game_stream_group(self.session_id),
-                reply_id=self.turn_reply_id,
-                text=event.data["text"],
-                at=iso_utc(timezone.now()),
-            )
+            if self.deltas is None:
+                self.deltas = publish.ReplyDeltas(
+                    group=publish.game_stream_group(self.session_id),
+                    reply_id=self.turn_reply_id,
+                )
+            await self.deltas.add(event.data["text"], iso_utc(timezone.now()))
         elif event.kind == engine.STARTED:
             self.turn_reply_id = event.data["reply_id"]
+        elif self.deltas is not None:
+            # The turn ended, failed or was stopped: nothing gathered stays behind.
+            await self.deltas.flush()
+
+
+def _user_line_store(
+    *, session_id: str, content: str, actor: User | None
+) -> tuple[str, str, list[ChatMessage]]:
+    """Log a player's line and announce it, then read what the reply's prompt needs; return
+    (session id, system prompt, conversation).
+
+    The line is written in a transaction of its own (the session locked, checked, counted,
+    the row inserted: `services.message_create`), so the socket frame leaves at its commit;
+    the prompt's reads (the session with its game, character and progress, and the log) come
+    after, outside the lock, and no longer hold up the frame every player waits for."""
+    message = services.message_create(
+        session_id=session_id, role=MessageRole.USER, content=content, actor=actor
+    )
+    session = GameSession.objects.select_related("game__game_title", "character", "progress").get(
+        pk=message.session_id
+    )
+    history = selectors.session_history(session_id=session.pk)
+    return str(session.pk), prompts.system_prompt_for(session), history
 
 
 async def _reply(hooks: GameMasterReply, caller: str | None) -> Message:

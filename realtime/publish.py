@@ -13,13 +13,19 @@ Consumers handle the event types as methods: `message.stored` → `message_store
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+# Seconds a socket group's reply deltas are gathered into one event (ReplyDeltas); 0 sends
+# every delta as it comes. The setting GAME_STREAM_COALESCE_SECONDS, when present, wins.
+STREAM_COALESCE_SECONDS = 0.03
 
 
 def game_group(session_id: str) -> str:
@@ -63,6 +69,87 @@ async def reply_delta(*, group: str, reply_id: str, text: str, at: str) -> None:
     await layer.group_send(
         group, {"type": "reply.delta", "reply_id": reply_id, "text": text, "at": at}
     )
+
+
+def stream_coalesce_seconds() -> float:
+    return float(getattr(settings, "GAME_STREAM_COALESCE_SECONDS", STREAM_COALESCE_SECONDS))
+
+
+class ReplyDeltas:
+    """The deltas of one reply to one socket group, gathered in short windows.
+
+    Every event sent to a group costs a frame per socket, and a model sends a word or two per
+    delta: a reply of 40 words to 100 sockets is 4,000 frames. Here the first delta goes out
+    at once; the ones that follow within `window` seconds of the last send are joined and go
+    out together when the window closes (a timer), so a group gets at most one delta event
+    per window whatever the model's rate, and the first word is not delayed. The text is
+    kept whole and in order: the events' texts joined are the deltas' texts joined. Call
+    `flush()` before announcing the stored reply, so every delta precedes the final frame.
+    """
+
+    def __init__(self, *, group: str, reply_id: str, window: float | None = None):
+        self.group = group
+        self.reply_id = reply_id
+        self.window = stream_coalesce_seconds() if window is None else window
+        self._parts: list[str] = []
+        self._at: str | None = None
+        self._last_sent = float("-inf")
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_task: asyncio.Task | None = None
+        self._lock = asyncio.Lock()
+        self.events_sent = 0
+
+    async def add(self, text: str, at: str) -> None:
+        """One delta of the reply, made at `at` (ISO time)."""
+        if not text:
+            return
+        if not self._parts:
+            self._at = at  # a merged event carries the time its first piece was made
+        self._parts.append(text)
+        if self._timer is not None or self._timer_task is not None:
+            return  # a send is due at the end of the current window
+        loop = asyncio.get_running_loop()
+        wait = self._last_sent + self.window - loop.time()
+        if wait <= 0:
+            await self.flush()
+        else:
+            self._timer = loop.call_later(wait, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_task = asyncio.get_running_loop().create_task(self._timed_flush())
+
+    async def _timed_flush(self) -> None:
+        try:
+            await self._send_pending()
+        finally:
+            self._timer_task = None
+            if self._parts and self._timer is None:
+                # Deltas came while this send was under way: they go at the next window's end.
+                loop = asyncio.get_running_loop()
+                wait = max(0.0, self._last_sent + self.window - loop.time())
+                self._timer = loop.call_later(wait, self._on_timer)
+
+    async def flush(self) -> None:
+        """Send what is gathered now (and wait for a send already under way)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        await self._send_pending()
+
+    async def _send_pending(self) -> None:
+        async with self._lock:  # sends go out one at a time, in order
+            if not self._parts:
+                return
+            text, at = "".join(self._parts), self._at
+            self._parts = []
+            self._last_sent = asyncio.get_running_loop().time()
+            self.events_sent += 1
+            try:
+                await reply_delta(group=self.group, reply_id=self.reply_id, text=text, at=at)
+            except Exception:
+                # Deltas are a courtesy (the stored reply follows); a failed send loses no data.
+                logger.exception("Sending reply deltas to %s failed", self.group)
 
 
 def progress_updated(*, group: str, progress: dict) -> None:

@@ -31,6 +31,7 @@ from games import ai_services, selectors
 from games.ai_serializers import ImageInput
 from games.serializers import MessageCreateInput
 from realtime import publish
+from realtime.dispatch import HopFreeDispatchMixin
 from realtime.groups import group_leave
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,20 @@ def _session_state(session_id: str):
     return str(session.pk), session.is_ended, session.owner_id
 
 
-class GameConsumer(AsyncWebsocketConsumer):
+class GameConsumer(HopFreeDispatchMixin, AsyncWebsocketConsumer):
+    # Every handler here either only renders a frame or reaches the database through
+    # database_sync_to_async: no hop through the sync thread per event (realtime/dispatch.py).
+    hop_free_events = frozenset(
+        {
+            "message.stored",
+            "reply.delta",
+            "user.typing",
+            "websocket.connect",
+            "websocket.receive",
+            "websocket.disconnect",
+        }
+    )
+
     async def connect(self):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         self.session_id = (query.get("sessionId") or [""])[0]

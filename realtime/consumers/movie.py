@@ -39,6 +39,7 @@ from core.ratelimit import Rate, hit
 from projects.selectors import project_role
 from realtime import publish
 from realtime.connection_slots import ConnectionSlot
+from realtime.dispatch import HopFreeDispatchMixin
 from realtime.groups import group_leave
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,11 @@ def _session_join(user, session_id) -> dict:
     }
 
 
-class MovieConsumer(AsyncWebsocketConsumer):
+class MovieConsumer(HopFreeDispatchMixin, AsyncWebsocketConsumer):
+    # Broadcast events only render a frame: no hop through the sync thread per socket and
+    # event (realtime/dispatch.py).
+    hop_free_events = frozenset({"message.stored", "progress.updated", "user.typing"})
+
     async def connect(self):
         self.user = actor_or_none(self.scope.get("user"))
         self.sessions: dict[str, dict] = {}
