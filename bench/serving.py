@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -171,6 +172,22 @@ def measure(
     return results
 
 
+def ensure_database(url: str) -> None:
+    """Create the scratch PostgreSQL database DATABASE_URL names when it does not exist."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    import psycopg
+    from psycopg import sql
+
+    parts = urllib.parse.urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin_url = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if found.fetchone() is None:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", default="daphne,uvicorn,granian")
@@ -205,6 +222,7 @@ def main() -> None:
             "GAME_RATE": os.environ.get("GAME_RATE") or "100000000/min",
         }
         py = sys.executable
+        ensure_database(os.environ.get("DATABASE_URL", ""))
         subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         seeded = subprocess.run(
             [py, "-m", "bench.seed"], cwd=ROOT, env=env, check=True, capture_output=True, text=True

@@ -13,7 +13,9 @@ same way, and sets what the project needs:
   The project reads forwarded addresses itself, only as far as `TRUSTED_PROXY_COUNT` allows;
 - no `Server` header, no lifespan protocol (Django does not speak it);
 - `--workers N`: N processes accepting on one port (uvicorn's supervisor shares the socket);
-- a listen backlog of 2048, so a burst of connects is not refused.
+- a listen backlog of 2048, so a burst of connects is not refused;
+- once the application is loaded, its start-up objects frozen out of the garbage collector's
+  reach (`config.startup`), as `config.serve` does.
 """
 
 from __future__ import annotations
@@ -72,13 +74,31 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+APPLICATION_VARIABLE = "SERVE_UVICORN_APPLICATION"
+
+
+def load_application():
+    """uvicorn's application factory, called in each worker process: the application the
+    command line named (passed on in the environment, which the workers inherit), loaded,
+    then the start-up objects frozen out of the garbage collector's reach."""
+    from uvicorn.importer import import_from_string
+
+    from config.startup import freeze_start_up_objects
+
+    application = import_from_string(os.environ[APPLICATION_VARIABLE])
+    freeze_start_up_objects()
+    return application
+
+
 def uvicorn_options(args: argparse.Namespace) -> dict:
     """The keyword arguments of `uvicorn.run` for these command-line options."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    os.environ[APPLICATION_VARIABLE] = args.application
     from django.conf import settings
 
     return {
-        "app": args.application,
+        "app": "config.serve_uvicorn:load_application",
+        "factory": True,
         "host": args.bind,
         "port": args.port,
         "workers": args.workers,

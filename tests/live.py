@@ -31,9 +31,9 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # daphne's and uvicorn's start-up lines.
-LISTENING = re.compile(r"(?:Listening on TCP address|Uvicorn running on http://)127\.0\.0\.1:(\d+)")
+LISTENING = re.compile(r"(?:Listening on TCP address |Uvicorn running on http://)127\.0\.0\.1:(\d+)")
 START_TIMEOUT = 60.0
-# The server's PostgreSQL sessions carry this name (see `_wait_for_other_sessions_to_end`).
+# The server's PostgreSQL sessions carry this name (see `wait_for_other_sessions_to_end`).
 APPLICATION_NAME = "aistory-live-server"
 # Seconds between the offline provider's words: a reply takes about a second, long enough
 # to drop the stream after its first parts and resume it while the reply is in flight.
@@ -135,7 +135,7 @@ class LiveServer:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _wait_for_other_sessions_to_end(connection, timeout: float = 10.0) -> None:
+def wait_for_other_sessions_to_end(connection, timeout: float = 10.0) -> None:
     """On PostgreSQL, wait until the stopped server's sessions (named by tests.live_settings)
     have left the test database, so that pytest-django can drop it at the end of the run."""
     if connection.vendor != "postgresql":
@@ -170,4 +170,4 @@ def asgi_live_server(django_db_setup, django_db_blocker, tmp_path_factory):
     finally:
         server.stop()
         with django_db_blocker.unblock():
-            _wait_for_other_sessions_to_end(connection)
+            wait_for_other_sessions_to_end(connection)

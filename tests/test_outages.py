@@ -23,7 +23,7 @@ from django.db import connection
 from accounts.services import tokens_for_user
 from games.models import Message
 from tests.factories import GameSessionFactory, UserFactory
-from tests.live import LiveServer, _wait_for_other_sessions_to_end
+from tests.live import LiveServer, wait_for_other_sessions_to_end
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -115,7 +115,7 @@ def test_database_down_mid_run_is_503_in_each_family_then_recovers_losing_nothin
         stop.set()
         server.stop()
         proxy.stop()
-        _wait_for_other_sessions_to_end(connection)
+        wait_for_other_sessions_to_end(connection)
 
     for family, response in outage.items():
         assert response.status_code == 503, (family, response.text, server.log_tail())
@@ -213,4 +213,4 @@ def test_redis_down_mid_run_keeps_rest_working_and_sockets_come_back(tmp_path):
     finally:
         server.stop()
         proxy.stop()
-        _wait_for_other_sessions_to_end(connection)
+        wait_for_other_sessions_to_end(connection)

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import uvicorn
 
-from config.serve_uvicorn import LingeringCloseProtocol, parse, uvicorn_options
+import gc
+
+from config.serve_uvicorn import LingeringCloseProtocol, load_application, parse, uvicorn_options
 
 
 def test_the_options_carry_the_contract(settings):
     settings.WEBSOCKET_MAX_MESSAGE_BYTES = 3 * 1024 * 1024
     options = uvicorn_options(parse(["-b", "0.0.0.0", "-p", "0", "--workers", "2"]))
-    assert options["app"] == "config.asgi:application"
+    # Each worker loads the application through the factory, which freezes start-up objects.
+    assert (options["app"], options["factory"]) == ("config.serve_uvicorn:load_application", True)
     assert (options["host"], options["port"], options["workers"]) == ("0.0.0.0", 0, 2)
     assert options["ws_max_size"] == 3 * 1024 * 1024
     # The sans-I/O websockets implementation closes an oversize message with 1009 and a
@@ -25,9 +28,26 @@ def test_the_options_carry_the_contract(settings):
     assert options["backlog"] >= 1024
 
 
+def test_the_factory_loads_the_named_application_and_freezes_start_up_objects():
+    uvicorn_options(parse(["config.asgi:application"]))
+    from config.asgi import application
+
+    try:
+        assert load_application() is application
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
 def test_uvicorn_accepts_every_option():
     config = uvicorn.Config(**uvicorn_options(parse(["-v", "0", "bench.asgi:application"])))
-    assert config.app == "bench.asgi:application"
+    try:
+        config.load()
+    finally:
+        gc.unfreeze()
+    from bench.asgi import application
+
+    assert config.loaded_app is application
     assert config.proxy_headers is False
     assert config.access_log is False
     assert config.ws is LingeringCloseProtocol

@@ -21,7 +21,7 @@ from tests.conftest import JsonClient
 from tests.factories import UserFactory
 from tests.helpers import json_body
 from tests.helpers import movie_error as assert_movie_error
-from tests.live import LiveServer, _wait_for_other_sessions_to_end
+from tests.live import LiveServer, wait_for_other_sessions_to_end
 
 pytestmark = pytest.mark.django_db
 
@@ -263,7 +263,7 @@ def two_live_servers(django_db_blocker, tmp_path, monkeypatch):
         for server in servers:
             server.stop()
         with django_db_blocker.unblock():
-            _wait_for_other_sessions_to_end(connection)
+            wait_for_other_sessions_to_end(connection)
 
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL)")

@@ -1,6 +1,7 @@
-"""The server's own WebSocket message limit, against a real server process started as `make
-run` starts it (`python -m config.serve`, or `LIVE_SERVER_MODULE`; tests/live.py), with the
-`websockets` client.
+"""The server's own WebSocket message limit, against real server processes started as `make
+run` and production start them, with the `websockets` client: daphne (`python -m
+config.serve`) and uvicorn (`python -m config.serve_uvicorn`), each in a process of its own
+on the test database (tests/live.py).
 
 The contract allows frames up to 2 MiB: a 1.5 MiB frame reaches the consumer (whose content
 rule answers it with an info frame), and a 2.5 MiB one is refused by the server with close
@@ -17,7 +18,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.factories import GameSessionFactory
-from tests.live import asgi_live_server  # noqa: F401 (a fixture)
+from tests.live import LiveServer, wait_for_other_sessions_to_end
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,20 +46,38 @@ async def exchange(url: str, frame: str) -> tuple[dict | None, int | None, str]:
         return json.loads(answer), None, ""
 
 
-def test_frames_up_to_2_mib_pass_larger_close_with_1009(asgi_live_server):  # noqa: F811
+@pytest.fixture(scope="module", params=["config.serve", "config.serve_uvicorn"])
+def server(request, django_db_setup, django_db_blocker, tmp_path_factory):
+    from django.db import connection
+
+    live = LiveServer(
+        db_name=connection.settings_dict["NAME"],
+        log_path=tmp_path_factory.mktemp("frame-limit") / "server.log",
+        server_module=request.param,
+    )
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
+        with django_db_blocker.unblock():
+            wait_for_other_sessions_to_end(connection)
+
+
+def test_frames_up_to_2_mib_pass_larger_close_with_1009(server):
     assert settings.WEBSOCKET_MAX_MESSAGE_BYTES == 2 * MIB
     session = GameSessionFactory()
-    url = asgi_live_server.url.replace("http://", "ws://") + f"/ws?sessionId={session.pk}"
+    url = server.url.replace("http://", "ws://") + f"/ws?sessionId={session.pk}"
 
     accepted = frame_of(int(1.5 * MIB))
     answer, code, _ = asyncio.run(exchange(url, accepted))
-    assert code is None, asgi_live_server.log_tail()
+    assert code is None, server.log_tail()
     assert answer["kind"] == "info"
     assert str(settings.MESSAGE_MAX_BYTES) in answer["message"]  # the content rule answered
 
     answer, code, reason = asyncio.run(exchange(url, frame_of(int(2.5 * MIB))))
     assert answer is None
-    assert code == 1009, asgi_live_server.log_tail()
+    assert code == 1009, server.log_tail()
     # The reason names the limit (daphne: "... exceeds payload limit of 2097152 octets",
     # uvicorn: "frame with 2621440 bytes exceeds limit of 2097152 bytes").
     assert "exceeds" in reason and "2097152" in reason
