@@ -31,7 +31,9 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # daphne's and uvicorn's start-up lines.
-LISTENING = re.compile(r"(?:Listening on TCP address |Uvicorn running on http://)127\.0\.0\.1:(\d+)")
+LISTENING = re.compile(
+    r"(?:Listening on TCP address |Uvicorn running on http://)127\.0\.0\.1:(\d+)"
+)
 START_TIMEOUT = 60.0
 # The server's PostgreSQL sessions carry this name (see `wait_for_other_sessions_to_end`).
 APPLICATION_NAME = "aistory-live-server"

@@ -4,9 +4,9 @@ headers and daphne's spelling of the options. The live tests send the frames whe
 
 from __future__ import annotations
 
-import uvicorn
-
 import gc
+
+import uvicorn
 
 from config.serve_uvicorn import LingeringCloseProtocol, load_application, parse, uvicorn_options
 
