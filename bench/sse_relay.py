@@ -24,7 +24,8 @@ delay (client receive time minus upstream send time) p50/p99, the time to first 
 first text-delta per stream, whether tokens were batched (text-delta parts vs tokens), and the
 ratio of the p99s. Then the relay's cost: 200 streams at a high rate, tokens relayed per second
 and per CPU-second of the server. Then the project's resident memory (VmRSS) after the first
-`--rss-first` streams and after `--rss-streams` (200 at a time, 5 tokens at 100 tokens/s).
+`--rss-first` streams and after `--rss-streams` (50 at a time, 5 tokens at 100 tokens/s; SQLite's
+writers queue for its lock: 200 at a time made some wait past its 20 s busy timeout).
 """
 
 from __future__ import annotations
@@ -301,7 +302,7 @@ async def memory(app: App, total: int, first: int, concurrency: int) -> dict:
         shares = [paths[i::concurrency] for i in range(concurrency)]
         await asyncio.gather(*(worker(share) for share in shares if share))
         finished += size
-        if finished in (first, total):
+        if finished >= first:
             await asyncio.sleep(1.0)  # let the last turns end and their tasks go
             marks[finished] = rss_kib(server_pid(app.process))
     return {
@@ -311,6 +312,7 @@ async def memory(app: App, total: int, first: int, concurrency: int) -> dict:
         "rss_total": marks[total],
         "failed": done["failed"],
         "seconds": time.perf_counter() - t0,
+        "marks": marks,
     }
 
 
@@ -446,6 +448,10 @@ def report(server: str, out: dict, args) -> list[tuple[str, bool]]:
             f"(target < 5 %: {'met' if ok else 'NOT met'}; {m['failed']} failed, "
             f"{m['seconds']:.0f} s)"
         )
+        print(
+            "  RSS MiB by streams done: "
+            + ", ".join(f"{n:,}: {kib / 1024:.1f}" for n, kib in m["marks"].items())
+        )
     return checks
 
 
@@ -495,7 +501,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--rss-streams", type=int, default=10_000)
     parser.add_argument("--rss-first", type=int, default=1_000)
-    parser.add_argument("--rss-concurrency", type=int, default=200)
+    parser.add_argument("--rss-concurrency", type=int, default=50)
     parser.add_argument("--no-throughput", dest="throughput", action="store_false")
     parser.add_argument("--profile", default="", help="py-spy the project server into this file")
     parser.add_argument("--only", default="", help="project or reference: measure one app only")

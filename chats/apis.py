@@ -8,6 +8,9 @@ and messages views are async (adrf): the detail class also serves the streamed r
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+
 from asgiref.sync import sync_to_async
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -51,6 +54,22 @@ CHAT_ID = OpenApiParameter(
     "chat_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The chat's id"
 )
 INVALID_MESSAGE = "Invalid message data"
+
+# Streamed replies that may be starting at once in a process (their identity, chat and
+# prepare steps: thread hops of ORM work). Fifty starts at once put fifty threads in the queue
+# for the GIL, and the event loop, which relays the tokens of every live stream, waited behind
+# them (bench/sse_relay.py); past this many, a start waits its turn on the loop instead.
+STREAM_STARTS_AT_ONCE = 2
+_start_gates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _stream_start_gate() -> asyncio.Semaphore:
+    """The gate of this event loop (a semaphore belongs to the loop that first waits on it)."""
+    loop = asyncio.get_running_loop()
+    gate = _start_gates.get(loop)
+    if gate is None:
+        gate = _start_gates[loop] = asyncio.Semaphore(STREAM_STARTS_AT_ONCE)
+    return gate
 
 
 class PingApi(AssistantApiView):
@@ -200,17 +219,19 @@ class ChatDetailApi(AsyncAssistantApiView):
         operation_id="chats_stream",
     )
     async def post(self, request, chat_id: str):
-        identity = await achat_identity(request, create=False)
-        chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
-        data = await sync_to_async(chat_input)(ChatStreamInput, request, prefix="Invalid messages")
-        last = ai_services.user_message_of(data["messages"])
-        turn, _ = await ai_services.reply_start(
-            caller=caller_ident(request),
-            chat=chat,
-            user_id=last.get("id"),
-            user_content=last["text"],
-            model=data.get("model"),
-        )
+        async with _stream_start_gate():
+            identity = await achat_identity(request, create=False)
+            chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
+            # Validation only (no query): on the event loop, not in a thread hop.
+            data = chat_input(ChatStreamInput, request, prefix="Invalid messages")
+            last = ai_services.user_message_of(data["messages"])
+            turn, _ = await ai_services.reply_start(
+                caller=caller_ident(request),
+                chat=chat,
+                user_id=last.get("id"),
+                user_content=last["text"],
+                model=data.get("model"),
+            )
         return sse.sse_response(turn)
 
 
