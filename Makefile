@@ -36,7 +36,7 @@ run: setup
 	@$(PY) manage.py media_worker --no-reload --own-process-group & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
 	trap 'exit 130' INT TERM; \
-	$(PY) -m config.serve -b $(HOST) -p $(PORT) config.asgi:application
+	$(PY) -m config.serve_uvicorn -b $(HOST) -p $(PORT) config.asgi:application
 
 test: setup $(JS_SETUP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,10 +1,10 @@
 """The real ASGI application served in a process of its own, for clients that need a real
 socket (the Vercel AI SDK in Node, httpx streaming, dropped connections, frame limits).
 
-The server is a fresh `python -m config.serve` process (daphne with the project's WebSocket
-limits, as `make run` starts it), or the module `LIVE_SERVER_MODULE` names:
-`LIVE_SERVER_MODULE=config.serve_uvicorn make test` runs every live test on uvicorn, the
-production server. It is not a fork of the test process: a fork
+The server is a fresh `python -m config.serve_uvicorn` process (uvicorn with the project's
+WebSocket limits, as `make run` and production start it), or the module `LIVE_SERVER_MODULE`
+names: `LIVE_SERVER_MODULE=config.serve make test` runs every live test on daphne. It is
+not a fork of the test process: a fork
 would inherit the test run's open database connections and pool, event loops and threads.
 It runs `tests.live_settings` (the test settings) on the test run's database, whose name is
 known only once pytest-django has created it, and inherits the environment, so with
@@ -40,9 +40,9 @@ APPLICATION_NAME = "aistory-live-server"
 # Seconds between the offline provider's words: a reply takes about a second, long enough
 # to drop the stream after its first parts and resume it while the reply is in flight.
 OFFLINE_DELAY = 0.02
-# What `make run` serves with (daphne's command line with the project's WebSocket limits),
-# unless LIVE_SERVER_MODULE names another entry point taking the same options.
-SERVER_MODULE = os.environ.get("LIVE_SERVER_MODULE", "config.serve")
+# What `make run` serves with (uvicorn with the project's WebSocket limits), unless
+# LIVE_SERVER_MODULE names another entry point taking the same options (config.serve: daphne).
+SERVER_MODULE = os.environ.get("LIVE_SERVER_MODULE", "config.serve_uvicorn")
 
 
 class LiveServer:

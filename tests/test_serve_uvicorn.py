@@ -1,6 +1,6 @@
 """`python -m config.serve_uvicorn`: uvicorn with the project's WebSocket limit, no proxy
-headers and daphne's spelling of the options. The live tests send the frames when run with
-`LIVE_SERVER_MODULE=config.serve_uvicorn`; this one checks the wiring without a server."""
+headers and daphne's spelling of the options. The live tests (tests/live.py) serve it; this
+one checks the wiring without a server."""
 
 from __future__ import annotations
 

@@ -247,7 +247,7 @@ LIVE_LIMIT = 7
 
 @pytest.fixture
 def two_live_servers(django_db_blocker, tmp_path, monkeypatch):
-    """Two daphne processes on the test database and the same Redis, with a small free limit."""
+    """Two server processes on the test database and the same Redis, with a small free limit."""
     from django.db import connection
 
     monkeypatch.setenv("MOVIE_RATE_LIMIT_FREE", str(LIVE_LIMIT))

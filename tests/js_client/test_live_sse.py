@@ -1,6 +1,6 @@
-"""Family A's reply stream as a plain SSE client reads it from a real server (daphne, the live
-socket): the headers, the parts in the AI SDK's order, `[DONE]`, and the stored reply under the
-announced id. Read with tests/sse.py, which other stream tests can use the same way."""
+"""Family A's reply stream as a plain SSE client reads it from a real server (tests/live.py,
+a real socket): the headers, the parts in the AI SDK's order, `[DONE]`, and the stored reply
+under the announced id. Read with tests/sse.py, which other stream tests can use the same way."""
 
 from __future__ import annotations
 

@@ -573,7 +573,7 @@ async def test_a_live_socket_keeps_its_slot_with_heartbeats(owner, settings):
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL (the shared Redis cache)")
 async def test_connections_are_counted_across_server_processes(owner, asgi_live_server):  # noqa: F811
-    """Sockets held by another server process (daphne in a process of its own, on the same
+    """Sockets held by another server process (a server in a process of its own, on the same
     Redis) count against the user's limit here, and closing one there frees a slot here."""
     from websockets.asyncio.client import connect
 
