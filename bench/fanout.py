@@ -4,11 +4,13 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/aistory_fanout \\
       .venv/bin/python bench/fanout.py            # --clients 1,100,500 --processes 1,2
                                                   # --stream-clients 1,100 --layers core,pubsub
+                                                  # --servers uvicorn,daphne
                                                   # --rounds 100
 
 For each channel layer (`core`: the settings' channels_redis layer; `pubsub`: channels_redis's
-pub/sub layer, through bench/fanout_settings.py) and each number of server processes (daphne
-through `python -m config.serve`, each on its own loopback port, all sharing Redis, pinned to
+pub/sub layer, through bench/fanout_settings.py), each server (`--servers`: uvicorn through
+`python -m config.serve_uvicorn`, production's; daphne through `python -m config.serve`) and
+each number of server processes (each on its own loopback port, all sharing Redis, pinned to
 core 0 when there are two cores), it starts the servers on the scratch database (migrated
 here; without DATABASE_URL an embedded SQLite file), seeds one session per measurement, and
 runs the load generator (bench/fanout_load.py, pinned to core 1) once per client count:
@@ -87,12 +89,19 @@ def wait_ready(port: int, server: subprocess.Popen) -> None:
     raise RuntimeError("server did not start")
 
 
-def start_servers(count: int, env: dict, log) -> tuple[list[subprocess.Popen], list[int]]:
+# The project's two entry points: uvicorn (production, `make run`) and daphne.
+SERVER_MODULES = {"uvicorn": "config.serve_uvicorn", "daphne": "config.serve"}
+
+
+def start_servers(
+    name: str, count: int, env: dict, log
+) -> tuple[list[subprocess.Popen], list[int]]:
     servers, ports = [], []
     py = sys.executable
     for _ in range(count):
         port = free_port()
-        command = [py, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port), "-v", "0", APP]
+        module = SERVER_MODULES[name]
+        command = [py, "-m", module, "-b", "127.0.0.1", "-p", str(port), "-v", "0", APP]
         servers.append(
             subprocess.Popen(
                 pin(command, "0"),
@@ -153,6 +162,7 @@ def main() -> None:
     parser.add_argument("--stream-clients", default="1,100")
     parser.add_argument("--processes", default="1,2")
     parser.add_argument("--layers", default="core,pubsub")
+    parser.add_argument("--servers", default="uvicorn,daphne", help="uvicorn, daphne or both")
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--stream-rounds", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
@@ -164,6 +174,9 @@ def main() -> None:
     stream_clients = [int(n) for n in args.stream_clients.split(",") if n]
     processes = [int(n) for n in args.processes.split(",") if n]
     layers = [name for name in args.layers.split(",") if name]
+    server_names = [name for name in args.servers.split(",") if name]
+    if unknown := set(server_names) - set(SERVER_MODULES):
+        raise SystemExit(f"unknown server(s): {', '.join(sorted(unknown))}")
     database_url = os.environ.get("DATABASE_URL", "")
     if database_url:
         ensure_database(database_url)
@@ -186,7 +199,9 @@ def main() -> None:
         }
         py = sys.executable
         subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        needed = len(layers) * len(processes) * (len(clients) + len(stream_clients))
+        needed = (
+            len(server_names) * len(layers) * len(processes) * (len(clients) + len(stream_clients))
+        )
         seeded = subprocess.run(
             [py, "-m", "bench.fanout_seed", str(needed)],
             cwd=ROOT,
@@ -196,36 +211,44 @@ def main() -> None:
             text=True,
         )
         sessions = iter(json.loads(seeded.stdout.strip().splitlines()[-1])["sessions"])
-        for layer in layers:
-            for count in processes:
-                servers, ports = start_servers(count, {**env, "FANOUT_LAYER": layer}, log)
-                urls = [f"ws://127.0.0.1:{port}" for port in ports]
-                try:
-                    for stream, sizes, rounds, into in (
-                        (False, clients, args.rounds, rows),
-                        (True, stream_clients, args.stream_rounds, stream_rows),
-                    ):
-                        for size in sizes:
-                            job = {
-                                "urls": urls,
-                                "session": next(sessions),
-                                "clients": size,
-                                "stream": stream,
-                                "rounds": rounds,
-                                "warmup": args.warmup,
-                                "tag": f"{layer}-{count}-{size}-{int(stream)}",
+        setups = [(n, layer, c) for n in server_names for layer in layers for c in processes]
+        for server_name, layer, count in setups:
+            servers, ports = start_servers(server_name, count, {**env, "FANOUT_LAYER": layer}, log)
+            urls = [f"ws://127.0.0.1:{port}" for port in ports]
+            try:
+                for stream, sizes, rounds, into in (
+                    (False, clients, args.rounds, rows),
+                    (True, stream_clients, args.stream_rounds, stream_rows),
+                ):
+                    for size in sizes:
+                        job = {
+                            "urls": urls,
+                            "session": next(sessions),
+                            "clients": size,
+                            "stream": stream,
+                            "rounds": rounds,
+                            "warmup": args.warmup,
+                            "tag": f"{server_name}-{layer}-{count}-{size}-{int(stream)}",
+                        }
+                        began = time.monotonic()
+                        result = load(job)
+                        into.append(
+                            {
+                                "server": server_name,
+                                "layer": layer,
+                                "procs": count,
+                                "n": size,
+                                **result,
                             }
-                            began = time.monotonic()
-                            result = load(job)
-                            into.append({"layer": layer, "procs": count, "n": size, **result})
-                            print(
-                                f"# {job['tag']}: {time.monotonic() - began:.0f} s",
-                                file=sys.stderr,
-                                flush=True,
-                            )
-                            time.sleep(1)  # the sockets leave their groups
-                finally:
-                    stop_servers(servers)
+                        )
+                        print(
+                            f"# {job['tag']}: {time.monotonic() - began:.0f} s",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        time.sleep(1)  # the sockets leave their groups
+            finally:
+                stop_servers(servers)
     report(rows, stream_rows, args, bool(database_url))
 
 
@@ -238,7 +261,7 @@ def report(rows: list[dict], stream_rows: list[dict], args, postgres: bool) -> N
     )
     print("\nuser_message -> the user's chat frame at the last client, ms")
     head = (
-        f"{'layer':7} {'procs':>5} {'clients':>7} {'p50':>7} {'p99':>7} {'max':>7} "
+        f"{'server':7} {'layer':7} {'procs':>5} {'clients':>7} {'p50':>7} {'p99':>7} {'max':>7} "
         f"{'reply p50':>9} {'conn p99':>8} {'frames':>7} {'lost':>5} {'extra':>5} "
         f"{'p99/p99(1)':>10}"
     )
@@ -246,13 +269,14 @@ def report(rows: list[dict], stream_rows: list[dict], args, postgres: bool) -> N
     base: dict[tuple, float] = {}
     for row in rows:
         user, reply = summary(row, "user_ms"), summary(row, "final_ms")
-        key = (row["layer"], row["procs"])
+        key = (row["server"], row["layer"], row["procs"])
         if row["n"] == 1:
             base[key] = user["p99"]
         ratio = user["p99"] / base[key] if key in base else float("nan")
         row["summary"] = user
         print(
-            f"{row['layer']:7} {row['procs']:>5} {row['n']:>7} {user['p50']:>7.1f} "
+            f"{row['server']:7} {row['layer']:7} {row['procs']:>5} {row['n']:>7} "
+            f"{user['p50']:>7.1f} "
             f"{user['p99']:>7.1f} {user['max']:>7.1f} {reply['p50']:>9.1f} "
             f"{percentile(row['connect_ms'], 0.99):>8.1f} {row['frames']:>7} "
             f"{row['lost']:>5} {row['extra']:>5} {ratio:>10.2f}"
@@ -260,46 +284,45 @@ def report(rows: list[dict], stream_rows: list[dict], args, postgres: bool) -> N
     print("\nuser_message -> the whole reply (every delta, then the final frame) at the last")
     print("stream=1 socket, ms")
     print(
-        f"{'layer':7} {'procs':>5} {'sockets':>7} {'p50':>7} {'p99':>7} {'max':>7} "
+        f"{'server':7} {'layer':7} {'procs':>5} {'sockets':>7} {'p50':>7} {'p99':>7} {'max':>7} "
         f"{'deltas/reply':>12} {'frames':>7} {'lost':>5} {'broken':>6} {'p50/p50(1)':>10}"
     )
     stream_base: dict[tuple, float] = {}
     for row in stream_rows:
         whole = summary(row, "final_ms")
-        key = (row["layer"], row["procs"])
+        key = (row["server"], row["layer"], row["procs"])
         if row["n"] == 1:
             stream_base[key] = whole["p50"]
         ratio = whole["p50"] / stream_base[key] if key in stream_base else float("nan")
         row["summary"] = whole
         replies = max(1, len(row["rounds"]) * row["n"])
         print(
-            f"{row['layer']:7} {row['procs']:>5} {row['n']:>7} {whole['p50']:>7.1f} "
+            f"{row['server']:7} {row['layer']:7} {row['procs']:>5} {row['n']:>7} "
+            f"{whole['p50']:>7.1f} "
             f"{whole['p99']:>7.1f} {whole['max']:>7.1f} {row['deltas'] / replies:>12.1f} "
             f"{row['frames']:>7} {row['lost']:>5} {row['broken']:>6} {ratio:>10.2f}"
         )
-    print("\ntargets (issue 10, item 5), per layer and process count")
-    for layer in dict.fromkeys(r["layer"] for r in rows):
-        for procs in dict.fromkeys(r["procs"] for r in rows if r["layer"] == layer):
-            mine = {r["n"]: r for r in rows if (r["layer"], r["procs"]) == (layer, procs)}
-            streams = {r["n"]: r for r in stream_rows if (r["layer"], r["procs"]) == (layer, procs)}
-            checks = []
-            if 1 in mine:
-                p50 = mine[1]["summary"]["p50"]
-                checks.append(f"1-client p50 {p50:.1f} ms < 10: {verdict(p50 < 10)}")
-            if 1 in mine and 500 in mine:
-                one, many = mine[1]["summary"]["p99"], mine[500]["summary"]["p99"]
-                checks.append(
-                    f"500-client p99 {many:.1f} <= 5 x {one:.1f}: {verdict(many <= 5 * one)}"
-                )
-            if 1 in streams and 100 in streams:
-                one, many = streams[1]["summary"]["p50"], streams[100]["summary"]["p50"]
-                checks.append(
-                    f"100 stream=1 p50 {many:.1f} <= 2 x {one:.1f}: {verdict(many <= 2 * one)}"
-                )
-            lost = sum(r["lost"] for r in [*mine.values(), *streams.values()])
-            broken = sum(r["broken"] for r in streams.values())
-            checks.append(f"lost {lost}, broken {broken}: {verdict(lost == broken == 0)}")
-            print(f"{layer:7} procs={procs}: " + "; ".join(checks))
+    print("\ntargets (issue 10, item 5), per server, layer and process count")
+    for setup in dict.fromkeys((r["server"], r["layer"], r["procs"]) for r in rows):
+        server, layer, procs = setup
+        mine = {r["n"]: r for r in rows if (r["server"], r["layer"], r["procs"]) == setup}
+        streams = {r["n"]: r for r in stream_rows if (r["server"], r["layer"], r["procs"]) == setup}
+        checks = []
+        if 1 in mine:
+            p50 = mine[1]["summary"]["p50"]
+            checks.append(f"1-client p50 {p50:.1f} ms < 10: {verdict(p50 < 10)}")
+        if 1 in mine and 500 in mine:
+            one, many = mine[1]["summary"]["p99"], mine[500]["summary"]["p99"]
+            checks.append(f"500-client p99 {many:.1f} <= 5 x {one:.1f}: {verdict(many <= 5 * one)}")
+        if 1 in streams and 100 in streams:
+            one, many = streams[1]["summary"]["p50"], streams[100]["summary"]["p50"]
+            checks.append(
+                f"100 stream=1 p50 {many:.1f} <= 2 x {one:.1f}: {verdict(many <= 2 * one)}"
+            )
+        lost = sum(r["lost"] for r in [*mine.values(), *streams.values()])
+        broken = sum(r["broken"] for r in streams.values())
+        checks.append(f"lost {lost}, broken {broken}: {verdict(lost == broken == 0)}")
+        print(f"{server:7} {layer:7} procs={procs}: " + "; ".join(checks))
 
 
 def verdict(ok: bool) -> str:

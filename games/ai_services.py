@@ -23,7 +23,7 @@ from chats import engine
 from core.times import iso_utc
 from games import prompts, selectors, services
 from games.errors import InvalidGameInput, PromptTooLarge
-from games.models import GameImage, GameSession, GameTitle, Message, MessageRole
+from games.models import GameImage, GameTitle, Message
 from realtime import publish
 
 
@@ -49,9 +49,9 @@ class GameMasterReply(engine.BaseHooks):
 
     async def prepare(self) -> engine.TurnPlan:
         if self.content is not None:
-            session_id, system_prompt, history = await database_sync_to_async(_user_line_store)(
-                session_id=self.session_id, content=self.content, actor=self.actor
-            )
+            session_id, system_prompt, history = await database_sync_to_async(
+                services.user_line_store
+            )(session_id=self.session_id, content=self.content, actor=self.actor)
         else:
             session_id, system_prompt, history = await database_sync_to_async(
                 services.dialogue_prepare
@@ -82,26 +82,6 @@ class GameMasterReply(engine.BaseHooks):
         elif self.deltas is not None:
             # The turn ended, failed or was stopped: nothing gathered stays behind.
             await self.deltas.flush()
-
-
-def _user_line_store(
-    *, session_id: str, content: str, actor: User | None
-) -> tuple[str, str, list[ChatMessage]]:
-    """Log a player's line and announce it, then read what the reply's prompt needs; return
-    (session id, system prompt, conversation).
-
-    The line is written in a transaction of its own (the session locked, checked, counted,
-    the row inserted: `services.message_create`), so the socket frame leaves at its commit;
-    the prompt's reads (the session with its game, character and progress, and the log) come
-    after, outside the lock, and no longer hold up the frame every player waits for."""
-    message = services.message_create(
-        session_id=session_id, role=MessageRole.USER, content=content, actor=actor
-    )
-    session = GameSession.objects.select_related("game__game_title", "character", "progress").get(
-        pk=message.session_id
-    )
-    history = selectors.session_history(session_id=session.pk)
-    return str(session.pk), prompts.system_prompt_for(session), history
 
 
 async def _reply(hooks: GameMasterReply, caller: str | None) -> Message:

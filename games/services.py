@@ -282,14 +282,23 @@ def dialogue_prepare(
     return str(session.pk), prompts.system_prompt_for(session), turns
 
 
-@transaction.atomic
 def user_line_store(
     *, session_id: str, content: str, actor: User | None
 ) -> tuple[str, str, list[ChatMessage]]:
-    """Log and announce a player's line; return (session id, system prompt, conversation)."""
-    message_content_check(content)
-    session = _session_for_turn(session_id=session_id, actor=actor)
-    message_append(session=session, role=MessageRole.USER, content=content)
+    """Log and announce a player's line, then read what the reply's prompt needs; return
+    (session id, system prompt, conversation).
+
+    The line is written in a transaction of its own (`message_create`: the session locked,
+    checked, counted, the row inserted), so its socket frame leaves at that commit; the
+    prompt's reads (the session with its game, character and progress, and the log) come
+    after, outside the lock, and do not hold up the frame every player of the session waits
+    for (bench/fanout.py)."""
+    message = message_create(
+        session_id=session_id, role=MessageRole.USER, content=content, actor=actor
+    )
+    session = GameSession.objects.select_related("game__game_title", "character", "progress").get(
+        pk=message.session_id
+    )
     history = selectors.session_history(session_id=session.pk)
     return str(session.pk), prompts.system_prompt_for(session), history
 

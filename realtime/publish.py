@@ -23,10 +23,6 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-# Seconds a socket group's reply deltas are gathered into one event (ReplyDeltas); 0 sends
-# every delta as it comes. The setting GAME_STREAM_COALESCE_SECONDS, when present, wins.
-STREAM_COALESCE_SECONDS = 0.03
-
 
 def game_group(session_id: str) -> str:
     """Channel-layer group of one game session's sockets."""
@@ -72,7 +68,8 @@ async def reply_delta(*, group: str, reply_id: str, text: str, at: str) -> None:
 
 
 def stream_coalesce_seconds() -> float:
-    return float(getattr(settings, "GAME_STREAM_COALESCE_SECONDS", STREAM_COALESCE_SECONDS))
+    """Seconds a socket group's reply deltas are gathered into one event (ReplyDeltas)."""
+    return settings.GAME_STREAM_COALESCE_SECONDS
 
 
 class ReplyDeltas:

@@ -455,6 +455,9 @@ AI_TASKS = {task: _ai_task(task) for task in AI_TASK_NAMES}
 AI_OFFLINE_DELAY = float(os.environ.get("AI_OFFLINE_DELAY", 0.02))
 AI_EMBEDDING_DIMENSIONS = int(os.environ.get("AI_EMBEDDING_DIMENSIONS", 256))
 AI_HISTORY_TOKEN_BUDGET = int(os.environ.get("AI_HISTORY_TOKEN_BUDGET", 3000))
+# Seconds a game reply's deltas to a session's `stream=1` sockets are gathered into one frame
+# (the first goes at once; 0: one frame per delta). Family A's SSE stream is never gathered.
+GAME_STREAM_COALESCE_SECONDS = float(os.environ.get("GAME_STREAM_COALESCE_SECONDS", 0.03))
 # AI turns (model replies) one server process runs at once; past it a caller gets "busy" (503).
 AI_TURNS_MAX_CONCURRENT = int(os.environ.get("AI_TURNS_MAX_CONCURRENT", 200))
 # AI turns one user (else one client address) may start, over REST and sockets alike (model
