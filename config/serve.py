@@ -24,10 +24,11 @@ Every other option is daphne's own.
 from __future__ import annotations
 
 import functools
-import gc
 
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
+
+from config.startup import freeze_start_up_objects
 
 FROM_SETTINGS = None
 DEFAULT_BACKLOG = 1024
@@ -41,13 +42,6 @@ def with_backlog(endpoint: str, backlog: int) -> str:
     if kind not in LISTENING_KINDS or "backlog=" in endpoint:
         return endpoint
     return f"{endpoint}:backlog={backlog}"
-
-
-def freeze_start_up_objects() -> None:
-    """Collect what start-up left behind, then exempt every surviving object from later
-    collections (they live as long as the process)."""
-    gc.collect()
-    gc.freeze()
 
 
 class LimitedServer(Server):
