@@ -55,6 +55,9 @@ format: setup
 bench: setup
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) bench/serving.py $(BENCH_ARGS)
+	$(PY) bench/sse_relay.py $(SSE_BENCH_ARGS)
+	@if [ -n "$$REDIS_URL" ]; then $(PY) bench/fanout.py $(FANOUT_BENCH_ARGS); \
+	else echo "bench/fanout.py skipped: socket fan-out across processes needs REDIS_URL"; fi
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .ruff_cache $(JS_DIR)/node_modules
