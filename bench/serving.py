@@ -207,6 +207,9 @@ def main() -> None:
     # One process per server: pinned to core 0, wrk to core 1. Several worker counts: the
     # servers may use both cores, so nothing is pinned, for every count alike.
     pinned = PINNED and counts == [1]
+    if any(n != 1 for n in counts) and not os.environ.get("REDIS_URL"):
+        # config.serve_uvicorn refuses workers without a shared channel layer and cache.
+        raise SystemExit("--workers above 1 needs REDIS_URL (e.g. redis://127.0.0.1:6379/3)")
     if "daphne" in servers and any(n != 1 for n in counts):
         servers.remove("daphne")  # one process per port; it is measured with one worker only
         if not servers:

@@ -96,6 +96,14 @@ def uvicorn_options(args: argparse.Namespace) -> dict:
     os.environ[APPLICATION_VARIABLE] = args.application
     from django.conf import settings
 
+    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    if args.workers > 1 and layer.endswith("InMemoryChannelLayer"):
+        # Each worker would have its own sockets' groups, counters and cache: a session's
+        # players on two workers would not see each other's messages.
+        raise SystemExit(
+            "--workers above 1 needs REDIS_URL: without it the channel layer and the rate "
+            "counters live in each process's memory"
+        )
     return {
         "app": "config.serve_uvicorn:load_application",
         "factory": True,

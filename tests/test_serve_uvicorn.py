@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 
+import pytest
 import uvicorn
 
 from config.serve_uvicorn import LingeringCloseProtocol, load_application, parse, uvicorn_options
@@ -13,6 +14,7 @@ from config.serve_uvicorn import LingeringCloseProtocol, load_application, parse
 
 def test_the_options_carry_the_contract(settings):
     settings.WEBSOCKET_MAX_MESSAGE_BYTES = 3 * 1024 * 1024
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "realtime.layers.PooledRedisChannelLayer"}}
     options = uvicorn_options(parse(["-b", "0.0.0.0", "-p", "0", "--workers", "2"]))
     # Each worker loads the application through the factory, which freezes start-up objects.
     assert (options["app"], options["factory"]) == ("config.serve_uvicorn:load_application", True)
@@ -51,3 +53,10 @@ def test_uvicorn_accepts_every_option():
     assert config.proxy_headers is False
     assert config.access_log is False
     assert config.ws is LingeringCloseProtocol
+
+
+def test_several_workers_without_a_shared_layer_are_refused(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    with pytest.raises(SystemExit, match="REDIS_URL"):
+        uvicorn_options(parse(["--workers", "2"]))
+    assert uvicorn_options(parse(["--workers", "1"]))["workers"] == 1
