@@ -1,4 +1,4 @@
-"""Consumers' event dispatch without a thread hop per event.
+"""Consumers' event dispatch without a thread hop per event, and without a task per message.
 
 channels' `AsyncConsumer.dispatch` runs `close_old_connections` through `sync_to_async`
 before every handler, in the one thread that runs thread-sensitive code. A broadcast to a
@@ -8,18 +8,101 @@ sync code run in that thread. A consumer lists in `hop_free_events` the events w
 do not: handlers that only render a frame, and handlers that reach the database only through
 `database_sync_to_async`, which closes stale connections itself, before and after its call.
 Every other event is dispatched as channels does.
+
+channels' `await_many_dispatch` also makes, for every message a socket gets, a new task for
+the next receive and an `asyncio.wait` over the socket's two sources (the client and the
+channel layer): in a broadcast to 100 sockets that machinery was a fifth of the event loop's
+time. `dispatch_from` keeps one long-lived reader task per source instead, handing messages
+to the consumer through a queue of one: a consumer still handles one message at a time, in
+the order they were read, and each source is read at most one message ahead, as before.
+
+It also tells the channel layer when a consumer ends, so that the layer's reader
+(realtime/layers.py) stops queueing messages for its channel.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+from collections.abc import Awaitable, Callable
+
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
+from channels.layers import get_channel_layer
+
+
+async def dispatch_from(
+    sources: list[Callable[[], Awaitable[dict]]], dispatch: Callable[[dict], Awaitable[None]]
+) -> None:
+    """Dispatch the messages of every source, one at a time, until a handler or a source
+    raises (StopConsumer ends a consumer). A source that fails ends the loop with its error."""
+    inbox: asyncio.Queue = asyncio.Queue(maxsize=1)
+
+    async def read(source) -> None:
+        try:
+            while True:
+                message = await source()
+                await inbox.put((message, None))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:  # handed to the dispatch loop, which raises it
+            await inbox.put((None, error))
+
+    readers = [asyncio.ensure_future(read(source)) for source in sources]
+    try:
+        while True:
+            message, error = await inbox.get()
+            if error is not None:
+                raise error
+            await dispatch(message)
+    finally:
+        for reader in readers:
+            reader.cancel()
+        for reader in readers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
 
 
 class HopFreeDispatchMixin:
+    """For async consumers (`AsyncConsumer` and its subclasses)."""
+
     hop_free_events: frozenset[str] = frozenset()
+
+    async def __call__(self, scope, receive, send):
+        # channels' AsyncConsumer.__call__, with dispatch_from in place of await_many_dispatch.
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        sources = [receive]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+            sources.append(self.channel_receive)
+        self.base_send = send
+        try:
+            await dispatch_from(sources, self.dispatch)
+        except StopConsumer:
+            pass  # exit cleanly
+        finally:
+            # channels cancels a waiting receive when the consumer stops, which releases the
+            # channel; not when a handler of a channel message stopped it.
+            forget = getattr(self.channel_layer, "forget_channel", None)
+            if forget is not None:
+                forget(self.channel_name)
 
     async def dispatch(self, message):
         if message["type"] in self.hop_free_events:
             await getattr(self, get_handler_name(message))(message)
             return
         await super().dispatch(message)
+
+
+def frame_once(event: dict, render: Callable[[dict], str]) -> str:
+    """The frame `render` makes of `event`, rendered once per event in this process: a
+    channel layer that hands one message to several sockets of a process (the Redis layer's
+    reader does) hands them the same dict, so the text is kept on it for the others."""
+    key = "__frame__" + render.__qualname__
+    text = event.get(key)
+    if text is None:
+        text = event[key] = render(event)
+    return text

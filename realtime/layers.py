@@ -9,14 +9,23 @@ that finds every connection busy waits up to `pool_timeout` seconds for one.
 
 Its `group_send` also takes two round trips to Redis instead of four (see there): every
 broadcast to a game session's sockets pays for them, and the user's line waits on them.
+
+And its sockets receive through one reader per process (`receive`, `_read`): channels_redis
+makes every consumer waiting on a process-local channel race for a receive lock, each wait a
+fresh pair of tasks and an `asyncio.wait`, and each message four Redis round trips (a
+backup-queue script, the pop, the backup write, its removal). A broadcast to 100 sockets of
+one process then costs every one of them that machinery. Here one task per process pops the
+process's messages and puts each in its channels' queues; a consumer's receive is a plain
+`Queue.get`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
-from channels_redis.core import RedisChannelLayer
+from channels_redis.core import BoundedQueue, RedisChannelLayer
 from channels_redis.utils import create_pool
 from redis.asyncio import BlockingConnectionPool
 
@@ -52,10 +61,110 @@ class PooledRedisChannelLayer(RedisChannelLayer):
     process and host) and `pool_timeout` (seconds a command may wait for one; longer than
     the 5 s a receive holds its connection for)."""
 
+    # Seconds the reader waits before popping again after Redis failed, doubling to the last.
+    READER_RETRY_PAUSES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+
     def __init__(self, *args, pool_max_connections: int = 100, pool_timeout: float = 20, **kw):
         super().__init__(*args, **kw)
         self.pool_max_connections = pool_max_connections
         self.pool_timeout = pool_timeout
+        # The process-local channels (`specific.<client prefix>!<name>`) of live consumers,
+        # each with the queue the reader fills.
+        self._local: dict[str, BoundedQueue] = {}
+        self._reader: asyncio.Task | None = None
+        self._reader_loop: asyncio.AbstractEventLoop | None = None
+        # Messages read for a channel no consumer of this process receives on (any more).
+        self.dropped = 0
+
+    # --- receiving: one reader per process ---------------------------------------------------
+
+    async def new_channel(self, prefix="specific"):
+        """A process-local channel, registered at once: a message the reader pops for it
+        before its consumer first waits is kept, not dropped."""
+        channel = await super().new_channel(prefix)
+        self._local.setdefault(channel, BoundedQueue(self.capacity))
+        return channel
+
+    async def receive(self, channel):
+        """The next message of `channel`. Process-local channels are fed by the process's
+        reader; others (shared `channel.name`s) are popped directly, as channels_redis does."""
+        if "!" not in channel:
+            return await super().receive(channel)
+        assert self.require_valid_channel_name(channel)
+        real_channel = self.non_local_name(channel)
+        assert real_channel.endswith(self.client_prefix + "!"), "Wrong client prefix"
+        queue = self._local.get(channel)
+        if queue is None:
+            queue = self._local[channel] = BoundedQueue(self.capacity)
+        if not queue.empty():
+            return queue.get_nowait()
+        self._ensure_reader(real_channel)
+        try:
+            return await queue.get()
+        except asyncio.CancelledError:
+            # The consumer is gone (channels cancels its receive when it stops): so is its
+            # channel, and the reader with the last one.
+            self.forget_channel(channel)
+            raise
+
+    def forget_channel(self, channel: str) -> None:
+        """`channel`'s consumer has stopped: drop its queue (and stop the reader if it was the
+        last)."""
+        self._local.pop(channel, None)
+        if not self._local and self._reader is not None:
+            self._reader.cancel()
+            self._reader = None
+
+    def _ensure_reader(self, real_channel: str) -> None:
+        loop = asyncio.get_running_loop()
+        if self._reader is not None and not self._reader.done():
+            if self._reader_loop is loop:
+                return
+            if not self._reader_loop.is_closed():
+                raise RuntimeError(
+                    "Two event loops are trying to receive() on one channel layer at once!"
+                )
+        self._reader_loop = loop
+        self._reader = loop.create_task(self._read(real_channel), name="channel-layer-reader")
+
+    async def _read(self, real_channel: str) -> None:
+        """Pop this process's messages and queue each for its channels, while any consumer
+        of the process lives. A message names its channels (`__asgi_channel__`, a list when
+        a group send reached several sockets of this process): every one gets the same
+        message. Redis failing does not end it: it logs, pauses and pops again, so sockets
+        stay open across a Redis restart and hear the broadcasts sent after it."""
+        index = self.consistent_hash(real_channel)
+        key = self.prefix + real_channel
+        failures = 0
+        while self._local:
+            try:
+                content = await self.connection(index).bzpopmin(key, timeout=self.brpop_timeout)
+            except Exception:
+                pause = self.READER_RETRY_PAUSES[min(failures, len(self.READER_RETRY_PAUSES) - 1)]
+                log = logger.warning if failures == 0 else logger.debug
+                log("Channel layer receive failed; retrying in %s s", pause, exc_info=True)
+                failures += 1
+                await asyncio.sleep(pause)
+                continue
+            if failures:
+                logger.warning("Channel layer receive works again")
+                failures = 0
+            if content is None:
+                continue  # nothing within brpop_timeout; look again while consumers live
+            message = self.deserialize(content[1])
+            channels = message.pop("__asgi_channel__", real_channel)
+            for name in channels if isinstance(channels, list) else (channels,):
+                queue = self._local.get(name)
+                if queue is None:
+                    self.dropped += 1
+                else:
+                    queue.put_nowait(message)
+
+    async def close_pools(self):
+        if self._reader is not None:
+            self._reader.cancel()
+            self._reader = None
+        await super().close_pools()
 
     def create_pool(self, index):
         host = dict(self.hosts[index])

@@ -31,7 +31,7 @@ from games import ai_services, selectors
 from games.ai_serializers import ImageInput
 from games.serializers import MessageCreateInput
 from realtime import publish
-from realtime.dispatch import HopFreeDispatchMixin
+from realtime.dispatch import HopFreeDispatchMixin, frame_once
 from realtime.groups import group_leave
 
 logger = logging.getLogger(__name__)
@@ -247,42 +247,58 @@ class GameConsumer(HopFreeDispatchMixin, AsyncWebsocketConsumer):
 
     async def message_stored(self, event: dict) -> None:
         """A stored message of the session: a `chat` frame, or an `image` frame."""
-        message = event["message"]
-        image = message.get("image")
-        if image:
-            frame = {
-                "kind": "image",
-                "id": message["id"],
-                "mime": image["mime"],
-                "data": base64.b64encode(image["data"]).decode("ascii"),
-                "alt": message["content"],
-                "url": image["url"],
-                "timestamp": message["created_at"],
-            }
-        else:
-            frame = {
-                "kind": "chat",
-                "id": message["id"],
-                "role": message["role"],
-                "content": message["content"],
-                "type": message["type"] or "chat",
-                "timestamp": message["created_at"],
-            }
-        await self.send(text_data=json.dumps(frame))
+        await self.send(text_data=frame_once(event, stored_frame))
 
     async def reply_delta(self, event: dict) -> None:
         """Only sockets that connected with stream=1 are in the stream group."""
-        await self.send(
-            text_data=json.dumps(
-                {
-                    "kind": "chat_delta",
-                    "role": "assistant",
-                    "delta": event["text"],
-                    "timestamp": event["at"],
-                }
-            )
-        )
+        await self.send(text_data=frame_once(event, delta_frame))
 
     async def user_typing(self, event: dict) -> None:
         if event["sender"] != self.channel_name:
-            await self.info("typing", value=event["value"], userId=event["user_id"])
+            await self.send(text_data=frame_once(event, typing_frame))
+
+
+# Frames of the session's events, the same for every socket (rendered once per event: see
+# realtime.dispatch.frame_once).
+
+
+def stored_frame(event: dict) -> str:
+    message = event["message"]
+    image = message.get("image")
+    if image:
+        frame = {
+            "kind": "image",
+            "id": message["id"],
+            "mime": image["mime"],
+            "data": base64.b64encode(image["data"]).decode("ascii"),
+            "alt": message["content"],
+            "url": image["url"],
+            "timestamp": message["created_at"],
+        }
+    else:
+        frame = {
+            "kind": "chat",
+            "id": message["id"],
+            "role": message["role"],
+            "content": message["content"],
+            "type": message["type"] or "chat",
+            "timestamp": message["created_at"],
+        }
+    return json.dumps(frame)
+
+
+def delta_frame(event: dict) -> str:
+    return json.dumps(
+        {
+            "kind": "chat_delta",
+            "role": "assistant",
+            "delta": event["text"],
+            "timestamp": event["at"],
+        }
+    )
+
+
+def typing_frame(event: dict) -> str:
+    return json.dumps(
+        {"kind": "info", "message": "typing", "value": event["value"], "userId": event["user_id"]}
+    )
