@@ -1,19 +1,22 @@
 """SSE relay benchmark: the delay family A's stream adds per token, against a reference relay.
 
-    .venv/bin/python bench/sse_relay.py            # daphne and uvicorn, about 6-8 minutes
+    .venv/bin/python bench/sse_relay.py            # daphne and uvicorn, about 9-10 minutes
     .venv/bin/python bench/sse_relay.py --quick    # fewer tokens and 2,000 streams for memory
+    .venv/bin/python bench/sse_relay.py --servers uvicorn --memory-only --probe-memory
     # options: --servers daphne,uvicorn --streams 1,50,200 --rate 10 --repeats 1
-    #          --rss-streams 10000 --rss-first 1000 --no-throughput
+    #          --rss-streams 10000 --rss-first 1000 --rss-servers uvicorn --no-throughput
+    #          --memory-only --probe-memory --trace-memory --project-env NAME=VALUE
 
 Processes, all on 127.0.0.1 and all stopped by the script:
 - `bench/relay_upstream.py`: a fake OpenAI-compatible upstream streaming tokens at a fixed
   rate (10 tokens/s a stream by default), each token carrying its send time;
-- the project (`python -m config.serve`, i.e. daphne, or uvicorn) with the dialogue task
-  pointed at that upstream (`AI_DIALOGUE_BASE_URL`), on a scratch SQLite database
-  (`LOCAL_DIR` in a temporary directory) with the AI turn limits raised, streaming
-  `POST /api/chats/{id}` (one chat per stream, created before the streams start);
+- the project through its production entry points (`python -m config.serve`: daphne;
+  `python -m config.serve_uvicorn`: uvicorn) with the dialogue task pointed at that upstream
+  (`AI_DIALOGUE_BASE_URL`), on a scratch SQLite database (`LOCAL_DIR` in a temporary
+  directory) with the AI turn limits raised, streaming `POST /api/chats/{id}` (one chat per
+  stream, created before the streams start);
 - `bench/relay_reference.py`: a plain ASGI relay over the same upstream with the same client
-  (`openai.AsyncOpenAI`), on the same server software;
+  (`openai.AsyncOpenAI`), on the same server software (not started for `--memory-only`);
 - this process, the load generator (`bench/sse_client.py`).
 The servers are pinned to core 0, the upstream and this process to core 1 (`taskset`, when
 there are two cores or more). Server logs go to `.local/bench-sse-relay.log`.
@@ -23,9 +26,13 @@ the project and the reference measured in the same run (the two alternate), the 
 delay (client receive time minus upstream send time) p50/p99, the time to first byte and to the
 first text-delta per stream, whether tokens were batched (text-delta parts vs tokens), and the
 ratio of the p99s. Then the relay's cost: 200 streams at a high rate, tokens relayed per second
-and per CPU-second of the server. Then the project's resident memory (VmRSS) after the first
-`--rss-first` streams and after `--rss-streams` (50 at a time, 5 tokens at 100 tokens/s; SQLite's
-writers queue for its lock: 200 at a time made some wait past its 20 s busy timeout).
+and per CPU-second of the server. Then, on uvicorn (production; `--rss-servers`), the project's
+resident memory (VmRSS) after the first `--rss-first` streams and after every 1,000 up to
+`--rss-streams` (50 at a time, 5 tokens at 100 tokens/s; SQLite's writers queue for its lock:
+200 at a time made some wait past its 20 s busy timeout). `--probe-memory` serves the project
+wrapped by bench/sse_tracemalloc.py and prints, at each mark, live objects, the engine's
+registries and glibc's allocator figures, and RSS after `malloc_trim(0)` at the end;
+`--trace-memory` adds tracemalloc's diff of the Python heap from the first mark to the last.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ from bench.sse_client import StreamResult, fetch, sse_stream, staggered  # noqa:
 PY = sys.executable
 PINNED = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
 PROJECT_APP = "config.asgi:application"
+TRACED_APP = "bench.sse_tracemalloc:application"  # the project with a memory probe
 REFERENCE_APP = "bench.relay_reference:application"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -68,13 +76,16 @@ def pin(command: list[str], cores: str) -> list[str]:
     return ["taskset", "-c", cores, *command] if PINNED else command
 
 
-def server_command(server: str, app: str, port: int) -> list[str]:
+def server_command(server: str, app: str, port: int, project: bool) -> list[str]:
+    """The project through its production entry points (`config.serve`: daphne,
+    `config.serve_uvicorn`: uvicorn, both freezing start-up objects out of the GC); the
+    reference through the plain server, the same server software without Django."""
     host = "127.0.0.1"
     if server == "daphne":
-        # The project through its own entry point (daphne with its WebSocket limits); the
-        # reference through plain daphne, the same server without Django.
-        module = ["-m", "config.serve"] if app == PROJECT_APP else ["-m", "daphne"]
+        module = ["-m", "config.serve"] if project else ["-m", "daphne"]
         return [PY, *module, "-b", host, "-p", str(port), "-v", "0", app]
+    if server == "uvicorn" and project:
+        return [PY, "-m", "config.serve_uvicorn", "-b", host, "-p", str(port), "-v", "0", app]
     if server == "uvicorn":
         return [
             PY, "-m", "uvicorn", "--host", host, "--port", str(port), "--lifespan", "off",
@@ -156,9 +167,11 @@ class App:
         return results, (cpu_seconds(pid) - cpu0) / (time.perf_counter() - t0)
 
 
-def start(server: str, app: str, env: dict, log, profile: str = "") -> tuple[int, subprocess.Popen]:
+def start(
+    server: str, app: str, env: dict, log, profile: str = "", project: bool = True
+) -> tuple[int, subprocess.Popen]:
     port = free_port()
-    command = pin(server_command(server, app, port), "0")
+    command = pin(server_command(server, app, port, project), "0")
     if profile:
         # py-spy (pip install py-spy) samples the server from the other core, the thread
         # holding the GIL only; collapsed stacks go to `profile`.
@@ -177,7 +190,7 @@ def start(server: str, app: str, env: dict, log, profile: str = "") -> tuple[int
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    path = "/api/health" if app == PROJECT_APP else "/"
+    path = "/api/health" if project else "/"
     for _ in range(300):
         if process.poll() is not None:
             raise RuntimeError(f"{server} {app} exited; see .local/bench-sse-relay.log")
@@ -281,10 +294,27 @@ async def throughput(app: App, streams: int, tokens: int, rate: float) -> dict:
     }
 
 
-async def memory(app: App, total: int, first: int, concurrency: int) -> dict:
-    """RSS after the first `first` streams and after `total`, `concurrency` at a time."""
+async def probe(app: App, command: str) -> str:
+    """A command of the memory probe (bench/sse_tracemalloc.py) in the project server."""
+    answer = await fetch(app.port, "GET", f"/__bench/memory/{command}")
+    if answer.status != 200:
+        raise RuntimeError(f"memory probe {command}: HTTP {answer.status} {answer.body[:200]}")
+    return answer.body.decode().rstrip("\n")
+
+
+async def memory(
+    app: App, total: int, first: int, concurrency: int, probed: bool, trace: bool
+) -> dict:
+    """RSS after the first `first` streams and after every 1,000 up to `total`, `concurrency`
+    at a time. With `probed` (the project served with bench/sse_tracemalloc.py), the probe's
+    figures at each mark (after a full collection) and, at the end, after `malloc_trim`; with
+    `trace` as well, the tracemalloc diff of the server's heap from the first mark to the
+    last."""
     done = {"n": 0, "failed": 0}
     marks: dict[int, int] = {}
+    probes: dict[int, str] = {}
+    if trace:
+        await probe(app, "start")
 
     async def worker(paths: list[str]) -> None:
         payload = {"messages": [{"role": "user", "content": "relay bench n=5 rate=100"}]}
@@ -305,6 +335,13 @@ async def memory(app: App, total: int, first: int, concurrency: int) -> dict:
         if finished >= first:
             await asyncio.sleep(1.0)  # let the last turns end and their tasks go
             marks[finished] = rss_kib(server_pid(app.process))
+            if probed:  # a full collection first: what is left is alive
+                probes[finished] = await probe(app, f"snapshot?name={finished}")
+    traced = trimmed = ""
+    if trace:
+        traced = await probe(app, f"diff?from={min(first, total)}&to={total}&top=25")
+    if probed:
+        trimmed = await probe(app, "trim")
     return {
         "first": first,
         "total": total,
@@ -313,6 +350,9 @@ async def memory(app: App, total: int, first: int, concurrency: int) -> dict:
         "failed": done["failed"],
         "seconds": time.perf_counter() - t0,
         "marks": marks,
+        "probes": probes,
+        "diff": traced,
+        "trimmed": trimmed,
     }
 
 
@@ -332,14 +372,16 @@ async def run_server(server: str, args, env: dict, upstream: str, log) -> dict:
         "AI_TURNS_PER_CONVERSATION": "0",
         "ASSISTANT_RATE": "",
         "LOG_LEVEL": "WARNING",
+        **dict(item.split("=", 1) for item in args.project_env),
     }
     reference_env = {**env, "RELAY_UPSTREAM": upstream}
-    port_p, proc_p = start(server, PROJECT_APP, project_env, log, args.profile)
-    port_r, proc_r = start(server, REFERENCE_APP, reference_env, log)
-    apps = {
-        "project": App("project", port_p, proc_p),
-        "reference": App("reference", port_r, proc_r),
-    }
+    project_app = TRACED_APP if args.probe_memory else PROJECT_APP
+    port_p, proc_p = start(server, project_app, project_env, log, args.profile)
+    apps = {"project": App("project", port_p, proc_p)}
+    proc_r = None
+    if args.streams or args.throughput:  # the reference takes no part in the memory run
+        port_r, proc_r = start(server, REFERENCE_APP, reference_env, log, project=False)
+        apps["reference"] = App("reference", port_r, proc_r)
     out: dict = {"rows": [], "throughput": {}, "memory": None}
     try:
         for app in apps.values():  # warm up: imports, connection pools, the first chat
@@ -362,18 +404,34 @@ async def run_server(server: str, args, env: dict, upstream: str, log) -> dict:
                 if args.only and name != args.only:
                     continue
                 out["throughput"][name] = await throughput(apps[name], 200, 60, 40)
-        if args.rss_streams and server == args.servers[0]:
+        if args.rss_streams and server in args.rss_servers:
             out["memory"] = await memory(
-                apps["project"], args.rss_streams, args.rss_first, args.rss_concurrency
+                apps["project"],
+                args.rss_streams,
+                args.rss_first,
+                args.rss_concurrency,
+                args.probe_memory,
+                args.trace_memory,
             )
     finally:
         stop(proc_p)
-        stop(proc_r)
+        if proc_r is not None:
+            stop(proc_r)
     return out
 
 
 def report(server: str, out: dict, args) -> list[tuple[str, bool]]:
     checks: list[tuple[str, bool]] = []
+    if out["rows"]:
+        latency(server, out, args, checks)
+    if out["throughput"]:
+        relay_cost(server, out)
+    if out["memory"]:
+        checks.append(memory_report(server, out["memory"]))
+    return checks
+
+
+def latency(server: str, out: dict, args, checks: list[tuple[str, bool]]) -> None:
     print(
         f"\n{server}: per-token added delay and time to first byte, ms "
         f"({args.rate:g} tokens/s a stream; 1 stream: {args.tokens_single} tokens, "
@@ -416,43 +474,52 @@ def report(server: str, out: dict, args) -> list[tuple[str, bool]]:
             f"{count:>7} {ref:>13.2f} {pro:>11.2f} {ratio:>6.2f}   {target}: "
             f"{'met' if ok else 'NOT met'}"
         )
-    if out["throughput"]:
-        t = out["throughput"]
+
+
+def relay_cost(server: str, out: dict) -> None:
+    t = out["throughput"]
+    print(
+        f"\n{server}: relay cost, 200 streams x 40 tokens/s offered "
+        f"({next(iter(t.values()))['offered']:.0f} tokens/s)"
+    )
+    print(
+        f"{'app':9} {'tokens':>6} {'fail':>4} {'tok/s':>8} {'cpu %':>6} {'tok/cpu-s':>9} "
+        f"{'delay p50':>9} {'p99':>8}"
+    )
+    for name in t:
+        r = t[name]
         print(
-            f"\n{server}: relay cost, 200 streams x 40 tokens/s offered "
-            f"({next(iter(t.values()))['offered']:.0f} tokens/s)"
+            f"{name:9} {r['tokens']:>6} {r['failed']:>4} {r['per_s']:>8.0f} "
+            f"{100 * r['cpu_share']:>6.0f} {r['per_cpu_s']:>9.0f} "
+            f"{fmt(r['p50']):>9} {fmt(r['p99'])}"
         )
-        print(
-            f"{'app':9} {'tokens':>6} {'fail':>4} {'tok/s':>8} {'cpu %':>6} {'tok/cpu-s':>9} "
-            f"{'delay p50':>9} {'p99':>8}"
-        )
-        for name in t:
-            r = t[name]
-            print(
-                f"{name:9} {r['tokens']:>6} {r['failed']:>4} {r['per_s']:>8.0f} "
-                f"{100 * r['cpu_share']:>6.0f} {r['per_cpu_s']:>9.0f} "
-                f"{fmt(r['p50']):>9} {fmt(r['p99'])}"
-            )
-        if len(t) == 2:
-            ratio = t["project"]["per_cpu_s"] / t["reference"]["per_cpu_s"]
-            print(f"project / reference tokens per CPU-second: {ratio:.2f}")
-    if out["memory"]:
-        m = out["memory"]
-        growth = (m["rss_total"] - m["rss_first"]) / m["rss_first"]
-        ok = growth < 0.05 and not m["failed"]
-        checks.append((f"{server} RSS growth", ok))
-        print(
-            f"\n{server}: project RSS after {m['first']:,} streams "
-            f"{m['rss_first'] / 1024:.1f} MiB, "
-            f"after {m['total']:,} {m['rss_total'] / 1024:.1f} MiB: {100 * growth:+.1f} % "
-            f"(target < 5 %: {'met' if ok else 'NOT met'}; {m['failed']} failed, "
-            f"{m['seconds']:.0f} s)"
-        )
-        print(
-            "  RSS MiB by streams done: "
-            + ", ".join(f"{n:,}: {kib / 1024:.1f}" for n, kib in m["marks"].items())
-        )
-    return checks
+    if len(t) == 2:
+        ratio = t["project"]["per_cpu_s"] / t["reference"]["per_cpu_s"]
+        print(f"project / reference tokens per CPU-second: {ratio:.2f}")
+
+
+def memory_report(server: str, m: dict) -> tuple[str, bool]:
+    growth = (m["rss_total"] - m["rss_first"]) / m["rss_first"]
+    ok = growth < 0.05 and not m["failed"]
+    print(
+        f"\n{server}: project RSS after {m['first']:,} streams "
+        f"{m['rss_first'] / 1024:.1f} MiB, "
+        f"after {m['total']:,} {m['rss_total'] / 1024:.1f} MiB: {100 * growth:+.1f} % "
+        f"(target < 5 %: {'met' if ok else 'NOT met'}; {m['failed']} failed, "
+        f"{m['seconds']:.0f} s)"
+    )
+    print(
+        "  RSS MiB by streams done: "
+        + ", ".join(f"{n:,}: {kib / 1024:.1f}" for n, kib in m["marks"].items())
+    )
+    if m["probes"]:
+        print("  probe (after a full collection) by streams done:")
+        for n, line in m["probes"].items():
+            print(f"  {n:>7,}: {line}")
+        print(f"  after malloc_trim(0): {m['trimmed']}")
+    if m["diff"]:
+        print("  " + m["diff"].replace("\n", "\n  "))
+    return f"{server} RSS growth", ok
 
 
 async def amain(args) -> None:
@@ -502,6 +569,36 @@ def main() -> None:
     parser.add_argument("--rss-streams", type=int, default=10_000)
     parser.add_argument("--rss-first", type=int, default=1_000)
     parser.add_argument("--rss-concurrency", type=int, default=50)
+    parser.add_argument(
+        "--rss-servers",
+        default="uvicorn",
+        help="servers whose project gets the memory run (default: uvicorn, production; "
+        "the first of --servers when uvicorn is not among them)",
+    )
+    parser.add_argument(
+        "--probe-memory",
+        action="store_true",
+        help="serve the project with a memory probe (bench/sse_tracemalloc.py) and print its "
+        "figures at each mark: live objects, the engine's registries, the C allocator's "
+        "used and free memory, and RSS after malloc_trim at the end",
+    )
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="--probe-memory with tracemalloc on: also the traced heap at each mark and its "
+        "growth from the first mark to the last, by traceback (slows the server about 2x)",
+    )
+    parser.add_argument(
+        "--memory-only", action="store_true", help="skip the latency and relay-cost runs"
+    )
+    parser.add_argument(
+        "--project-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for the project server (repeatable), e.g. "
+        "MALLOC_ARENA_MAX=2 to compare the C allocator's settings",
+    )
     parser.add_argument("--no-throughput", dest="throughput", action="store_false")
     parser.add_argument("--profile", default="", help="py-spy the project server into this file")
     parser.add_argument("--only", default="", help="project or reference: measure one app only")
@@ -509,6 +606,12 @@ def main() -> None:
     args = parser.parse_args()
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     args.streams = [int(s) for s in args.streams.split(",") if s.strip()]
+    args.rss_servers = [s.strip() for s in args.rss_servers.split(",") if s.strip()]
+    if not set(args.rss_servers) & set(args.servers):
+        args.rss_servers = args.servers[:1]
+    args.probe_memory = args.probe_memory or args.trace_memory
+    if args.memory_only:
+        args.streams, args.throughput = [], False
     if args.quick:
         args.tokens_single, args.tokens_many = 40, 20
         args.rss_streams = min(args.rss_streams, 2_000)

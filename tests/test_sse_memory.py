@@ -1,0 +1,117 @@
+"""Streamed replies leave nothing behind (issue 10, SSE relay: resident memory over 10,000
+streams). Family A's `POST /api/chats/{id}` streams through the served application and the
+real SDK path (the fake OpenAI server), many times over; afterwards everything a stream holds
+is gone: the engine's registries are empty, no turn, event, response or upstream stream
+object is alive, no thread executor is left outside the idle pool, and the live objects
+did not grow with the number of streams.
+
+bench/sse_relay.py measures the same in a served process (`--probe-memory`), with RSS."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import httpx2
+import pytest
+from asgiref.sync import SyncToAsync
+from django.http import StreamingHttpResponse
+
+from chats import engine
+from config.asgi import application
+from config.handler import MAX_IDLE_THREADS, ReusedThreadContext
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BASE = "http://testserver"
+TIMEOUT = 10
+WARM_UP = 60  # long enough for the idle thread pool and bounded caches to fill
+STREAMS = 60
+AT_ONCE = 4
+# What one stream makes and must not keep: a leak of any of them fails by its own name.
+PER_STREAM = (
+    engine.Turn,
+    engine.TurnEvent,
+    StreamingHttpResponse,
+    httpx2.Response,
+)
+
+
+@pytest.fixture
+def lifted(settings, fake_openai):
+    """The turn and request limits out of the way (the test makes many turns quickly)."""
+    settings.AI_TURN_RATE = None
+    settings.AI_TURNS_PER_CONVERSATION = 0
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "assistant": None}
+    return fake_openai
+
+
+@pytest.fixture
+async def http():
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url=BASE, timeout=TIMEOUT
+    ) as client:
+        yield client
+
+
+async def _stream(http: httpx.AsyncClient) -> None:
+    created = await http.post("/api/chats", json={"prompt": "Hello"})
+    assert created.status_code == 201, created.text
+    response = await http.post(
+        f"/api/chats/{created.json()['id']}",
+        json={"messages": [{"role": "user", "content": "Tell me more"}]},
+        headers={"Accept": "text/event-stream"},
+    )
+    assert response.status_code == 200, response.text
+    data = [line[6:] for line in response.text.split("\n") if line.startswith("data: ")]
+    assert data[-1] == "[DONE]"
+    kinds = [json.loads(item)["type"] for item in data[:-1]]
+    assert "text-delta" in kinds and kinds[-1] == "finish", kinds
+
+
+async def _streams(http: httpx.AsyncClient, count: int) -> None:
+    for start in range(0, count, AT_ONCE):
+        await asyncio.gather(*(_stream(http) for _ in range(min(AT_ONCE, count - start))))
+
+
+def _live() -> dict:
+    """What is alive after a full collection: counts by type, and the process's registries."""
+    gc.collect()
+    objects = gc.get_objects()
+    types = Counter(type(o) for o in objects)
+    idle = len(ReusedThreadContext._idle)
+    return {
+        "objects": len(objects),
+        "per_stream": {
+            t.__name__: sum(n for k, n in types.items() if issubclass(k, t)) for t in PER_STREAM
+        },
+        "tasks": len(asyncio.all_tasks()),
+        "executors_outside_pool": types[ThreadPoolExecutor] - idle,
+        "idle": idle,
+        "running": len(engine._running),
+        "by_key": len(engine._by_key),
+        "executors_by_context": len(SyncToAsync.context_to_thread_executor),
+    }
+
+
+async def test_many_streamed_replies_leave_no_state_behind(lifted, http):
+    await _streams(http, WARM_UP)  # imports, caches, the client's pool, the idle threads
+    lifted.requests.clear()  # the fake server's record of each request is the test's own
+    before = _live()
+
+    await _streams(http, STREAMS)
+    assert len(lifted.requests_to("chat")) == STREAMS
+    lifted.requests.clear()
+    after = _live()
+
+    assert (after["running"], after["by_key"], after["executors_by_context"]) == (0, 0, 0)
+    assert after["per_stream"] == dict.fromkeys(after["per_stream"], 0), after["per_stream"]
+    assert after["tasks"] <= before["tasks"]
+    assert after["executors_outside_pool"] <= before["executors_outside_pool"]
+    assert after["idle"] <= MAX_IDLE_THREADS
+    # A stream that left even one object behind would leave STREAMS of them.
+    assert after["objects"] - before["objects"] < STREAMS, (before, after)
