@@ -6,7 +6,8 @@ Served only by the benchmark (never by the project): every request goes to
 
 - `start`: start tracemalloc (`BENCH_TRACE_FRAMES` frames a traceback, 6 by default);
 - `snapshot?name=N`: a full garbage collection, then a tracemalloc snapshot kept as `N`, and
-  one line of figures (traced bytes, RSS, live objects, threads, the engine's registries);
+  one line of figures (RSS and its anonymous, file and shared parts, traced bytes, live
+  objects, threads, the engine's registries);
 - `diff?from=A&to=B&top=25`: the allocations that grew from snapshot A to snapshot B, grouped
   by traceback, the largest first, with the total;
 - `state`: the figures line alone;
@@ -19,13 +20,13 @@ compare, but the rest (RSS, the C allocator's figures, live objects, registries)
 
 The figures line names what could hold per-stream state: the engine's running turns and
 turns by key (`chats.engine`), asgiref's executors by thread-sensitive context, the pool of
-idle request threads (`config.handler`), the thread pool executors made so far, live
-threads, objects the collector tracks and the frozen ones (`gc.freeze()` at start-up), and
-glibc's `mallinfo2()` over all its arenas: `malloc_used_kib` (in use: C libraries such as
-SQLite's page cache, and Python's objects over 512 bytes), `malloc_free_kib` (freed but still
-held by the allocator: fragmentation and high-water) and `mmap_kib` (glibc's own large
-blocks). Python's small objects live in pymalloc's arenas, `mmap`ped directly, in none of
-these.
+idle request threads (`config.handler`), the thread pool executors made so far, open SQLite
+connections, live threads, objects the collector tracks and the frozen ones (`gc.freeze()`
+at start-up), and glibc's `mallinfo2()` over all its arenas: `malloc_used_kib` (in use: C
+libraries such as SQLite's page cache, Python's objects over 512 bytes, and chunks kept in
+the threads' tcaches), `malloc_free_kib` (freed but still held by the allocator:
+fragmentation and high-water) and `mmap_kib` (glibc's own large blocks). Python's small
+objects live in pymalloc's arenas, `mmap`ped directly, in none of these.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import ctypes
 import gc
 import linecache
 import os
+import sqlite3
 import threading
 import tracemalloc
 from pathlib import Path
@@ -46,11 +48,14 @@ PREFIX = "/__bench/memory/"
 _snapshots: dict[str, tracemalloc.Snapshot] = {}
 
 
-def rss_kib() -> int:
+def status_kib() -> dict[str, int]:
+    """VmRSS and its parts (anonymous, file-backed, shared memory) in KiB."""
+    out = {}
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+            out[name] = int(value.split()[0])
+    return out
 
 
 class MallInfo2(ctypes.Structure):
@@ -96,6 +101,19 @@ def executors_made() -> int:
     return int(text[text.index("(") + 1 : -1]) - 1 if text.startswith("count(") else -1
 
 
+def sqlite_open() -> int:
+    """Open SQLite connections in the process (each holds its own page cache)."""
+    count = 0
+    for obj in gc.get_objects():
+        if isinstance(obj, sqlite3.Connection):
+            try:
+                obj.total_changes  # noqa: B018 (raises once the connection is closed)
+            except sqlite3.ProgrammingError:
+                continue
+            count += 1
+    return count
+
+
 def figures() -> str:
     from asgiref.sync import SyncToAsync
 
@@ -103,13 +121,16 @@ def figures() -> str:
     from config.handler import ReusedThreadContext
 
     traced = tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else 0
+    rss = status_kib()
     return (
-        f"rss_kib={rss_kib()} traced_kib={traced // 1024} objects={len(gc.get_objects())} "
+        f"rss_kib={rss.get('VmRSS', 0)} (anon {rss.get('RssAnon', 0)} file "
+        f"{rss.get('RssFile', 0)} shmem {rss.get('RssShmem', 0)}) traced_kib={traced // 1024} "
+        f"objects={len(gc.get_objects())} "
         f"frozen={gc.get_freeze_count()} threads={threading.active_count()} "
         f"running_turns={len(engine._running)} turns_by_key={len(engine._by_key)} "
         f"executors_by_context={len(SyncToAsync.context_to_thread_executor)} "
         f"idle_request_threads={len(ReusedThreadContext._idle)} "
-        f"executors_made={executors_made()} {malloc_figures()}"
+        f"executors_made={executors_made()} sqlite_open={sqlite_open()} {malloc_figures()}"
     )
 
 
