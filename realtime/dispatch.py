@@ -13,8 +13,10 @@ channels' `await_many_dispatch` also makes, for every message a socket gets, a n
 the next receive and an `asyncio.wait` over the socket's two sources (the client and the
 channel layer): in a broadcast to 100 sockets that machinery was a fifth of the event loop's
 time. `dispatch_from` keeps one long-lived reader task per source instead, handing messages
-to the consumer through a queue of one: a consumer still handles one message at a time, in
-the order they were read, and each source is read at most one message ahead, as before.
+to the consumer through its `Inbox`: a consumer still handles one message at a time, in the
+order they arrived, and the client is read at most one message ahead, as before. The Redis
+layer (realtime/layers.py) puts the channel's messages into the inbox itself, so a broadcast
+wakes each socket's consumer once.
 
 It also tells the channel layer when a consumer ends, so that the layer's reader
 (realtime/layers.py) stops queueing messages for its channel.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from channels.consumer import get_handler_name
@@ -32,22 +35,78 @@ from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 
 
+class Inbox:
+    """A consumer's messages from all its sources, in the order they arrived.
+
+    The client's messages come through `put`, which waits until the consumer has taken the
+    message, so the client is read at most one message ahead, as channels does. A channel
+    layer that can (realtime.layers: `attach_channel`) puts its messages here itself with
+    `put_nowait`, which never waits: past `capacity` waiting layer messages the oldest is
+    dropped, as channels_redis's own per-channel buffer does for a consumer that stopped
+    reading."""
+
+    def __init__(self, capacity: int = 100):
+        self.capacity = capacity
+        self.dropped = 0
+        self._items: deque = deque()  # (message, error, future the putter waits on or None)
+        self._from_layer = 0
+        self._waiter: asyncio.Future | None = None
+
+    def put_nowait(self, message: dict) -> None:
+        if self._from_layer >= self.capacity:
+            for index, item in enumerate(self._items):
+                if item[2] is None:
+                    del self._items[index]
+                    break
+            self._from_layer -= 1
+            self.dropped += 1
+        self._items.append((message, None, None))
+        self._from_layer += 1
+        self._wake()
+
+    async def put(self, message: dict | None, error: BaseException | None = None) -> None:
+        taken = asyncio.get_running_loop().create_future()
+        self._items.append((message, error, taken))
+        self._wake()
+        await taken
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def get(self) -> tuple[dict | None, BaseException | None]:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        message, error, taken = self._items.popleft()
+        if taken is None:
+            self._from_layer -= 1
+        elif not taken.done():
+            taken.set_result(None)
+        return message, error
+
+
 async def dispatch_from(
-    sources: list[Callable[[], Awaitable[dict]]], dispatch: Callable[[dict], Awaitable[None]]
+    sources: list[Callable[[], Awaitable[dict]]],
+    dispatch: Callable[[dict], Awaitable[None]],
+    inbox: Inbox | None = None,
 ) -> None:
-    """Dispatch the messages of every source, one at a time, until a handler or a source
-    raises (StopConsumer ends a consumer). A source that fails ends the loop with its error."""
-    inbox: asyncio.Queue = asyncio.Queue(maxsize=1)
+    """Dispatch the messages of every source (and of whatever fills `inbox` itself), one at a
+    time, until a handler or a source raises (StopConsumer ends a consumer). A source that
+    fails ends the loop with its error."""
+    inbox = inbox or Inbox()
 
     async def read(source) -> None:
         try:
             while True:
-                message = await source()
-                await inbox.put((message, None))
+                await inbox.put(await source())
         except asyncio.CancelledError:
             raise
         except BaseException as error:  # handed to the dispatch loop, which raises it
-            await inbox.put((None, error))
+            await inbox.put(None, error)
 
     readers = [asyncio.ensure_future(read(source)) for source in sources]
     try:

@@ -69,7 +69,7 @@ class PooledRedisChannelLayer(RedisChannelLayer):
         self.pool_max_connections = pool_max_connections
         self.pool_timeout = pool_timeout
         # The process-local channels (`specific.<client prefix>!<name>`) of live consumers,
-        # each with the queue the reader fills.
+        # each with the queue the reader fills (or the consumer's own inbox: attach_channel).
         self._local: dict[str, BoundedQueue] = {}
         self._reader: asyncio.Task | None = None
         self._reader_loop: asyncio.AbstractEventLoop | None = None
@@ -96,6 +96,8 @@ class PooledRedisChannelLayer(RedisChannelLayer):
         queue = self._local.get(channel)
         if queue is None:
             queue = self._local[channel] = BoundedQueue(self.capacity)
+        elif not isinstance(queue, BoundedQueue):
+            raise RuntimeError(f"{channel} is attached to a consumer's inbox: receive there")
         if not queue.empty():
             return queue.get_nowait()
         self._ensure_reader(real_channel)
@@ -106,6 +108,20 @@ class PooledRedisChannelLayer(RedisChannelLayer):
             # channel, and the reader with the last one.
             self.forget_channel(channel)
             raise
+
+    def attach_channel(self, channel: str, inbox) -> None:
+        """Have the reader put `channel`'s messages straight into `inbox` (anything with a
+        `put_nowait(message)` that never waits and bounds itself), instead of a queue a
+        receive waits on: the consumer then waits on its inbox alone, one wake-up per message
+        rather than two (realtime.dispatch.Inbox). Messages already queued move there."""
+        assert "!" in channel and self.require_valid_channel_name(channel)
+        real_channel = self.non_local_name(channel)
+        assert real_channel.endswith(self.client_prefix + "!"), "Wrong client prefix"
+        queue = self._local.get(channel)
+        while isinstance(queue, BoundedQueue) and not queue.empty():
+            inbox.put_nowait(queue.get_nowait())
+        self._local[channel] = inbox
+        self._ensure_reader(real_channel)
 
     def forget_channel(self, channel: str) -> None:
         """`channel`'s consumer has stopped: drop its queue (and stop the reader if it was the

@@ -1,0 +1,98 @@
+"""A consumer's dispatch loop (realtime/dispatch.py): one message at a time, in arrival order,
+the client read at most one message ahead, a stuck consumer's layer messages bounded, a
+source's failure raised, and every reader task gone when the consumer ends."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from realtime.dispatch import Inbox, dispatch_from, frame_once
+
+
+async def test_messages_are_dispatched_one_at_a_time_in_arrival_order():
+    inbox = Inbox()
+    client: asyncio.Queue = asyncio.Queue()
+    seen, running = [], {"now": 0, "most": 0}
+
+    async def dispatch(message):
+        running["now"] += 1
+        running["most"] = max(running["most"], running["now"])
+        await asyncio.sleep(0)  # a handler that awaits: the next message must still wait
+        seen.append(message["n"])
+        running["now"] -= 1
+        if message["n"] == 5:
+            raise asyncio.CancelledError  # end of the test's stream
+
+    inbox.put_nowait({"n": 0})
+    await client.put({"n": 1})
+    loop_task = asyncio.ensure_future(dispatch_from([client.get], dispatch, inbox))
+    await asyncio.sleep(0.01)
+    inbox.put_nowait({"n": 2})
+    await asyncio.sleep(0.01)
+    for n in (3, 4):
+        await client.put({"n": n})
+        await asyncio.sleep(0.01)
+    inbox.put_nowait({"n": 5})
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(loop_task, 5)
+    assert seen == [0, 1, 2, 3, 4, 5]
+    assert running["most"] == 1
+
+
+async def test_the_client_is_read_at_most_one_message_ahead():
+    inbox = Inbox()
+    client: asyncio.Queue = asyncio.Queue()
+    for n in range(10):
+        client.put_nowait({"n": n})
+    release = asyncio.Event()
+
+    async def dispatch(message):
+        await release.wait()
+
+    loop_task = asyncio.ensure_future(dispatch_from([client.get], dispatch, inbox))
+    await asyncio.sleep(0.05)
+    # One message is being handled, one more was read and waits: eight are still unread.
+    assert client.qsize() == 8
+    loop_task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loop_task
+
+
+async def test_a_stuck_consumer_keeps_only_the_newest_layer_messages_and_every_client_one():
+    inbox = Inbox(capacity=3)
+    taken = asyncio.ensure_future(inbox.put({"type": "websocket.receive"}))
+    await asyncio.sleep(0)  # the client's message arrives first
+    for n in range(5):
+        inbox.put_nowait({"n": n})
+    assert inbox.dropped == 2
+    got = [(await inbox.get())[0] for _ in range(4)]
+    assert got == [{"type": "websocket.receive"}, {"n": 2}, {"n": 3}, {"n": 4}]
+    await asyncio.wait_for(taken, 1)  # the client's putter went on once it was taken
+
+
+async def test_a_failing_source_ends_the_loop_with_its_error_and_leaves_no_task():
+    async def broken():
+        raise ConnectionError("gone")
+
+    async def dispatch(message):
+        raise AssertionError("nothing to dispatch")
+
+    before = asyncio.all_tasks()
+    with pytest.raises(ConnectionError, match="gone"):
+        await asyncio.wait_for(dispatch_from([broken], dispatch), 5)
+    assert asyncio.all_tasks() - before == set()
+
+
+def test_a_frame_is_rendered_once_per_event():
+    calls = []
+
+    def render(event):
+        calls.append(event)
+        return f"frame {event['n']}"
+
+    event = {"n": 1}
+    assert [frame_once(event, render) for _ in range(100)] == ["frame 1"] * 100
+    assert len(calls) == 1
+    assert frame_once({"n": 2}, render) == "frame 2"
