@@ -26,13 +26,14 @@ the project and the reference measured in the same run (the two alternate), the 
 delay (client receive time minus upstream send time) p50/p99, the time to first byte and to the
 first text-delta per stream, whether tokens were batched (text-delta parts vs tokens), and the
 ratio of the p99s. Then the relay's cost: 200 streams at a high rate, tokens relayed per second
-and per CPU-second of the server. Then, on uvicorn (production; `--rss-servers`), the project's
-resident memory (VmRSS) after the first `--rss-first` streams and after every 1,000 up to
-`--rss-streams` (50 at a time, 5 tokens at 100 tokens/s; SQLite's writers queue for its lock:
-200 at a time made some wait past its 20 s busy timeout). `--probe-memory` serves the project
-wrapped by bench/sse_tracemalloc.py and prints, at each mark, live objects, the engine's
-registries and glibc's allocator figures, and RSS after `malloc_trim(0)` at the end;
-`--trace-memory` adds tracemalloc's diff of the Python heap from the first mark to the last.
+and per CPU-second of the server. Then, on uvicorn (production; `--rss-servers`), in a fresh
+project server process, its resident memory (VmRSS) after its first `--rss-first` streams and
+after every 1,000 up to `--rss-streams` (50 at a time, 5 tokens at 100 tokens/s; SQLite's
+writers queue for its lock: 200 at a time made some wait past its 20 s busy timeout).
+`--probe-memory` serves the project wrapped by bench/sse_tracemalloc.py and prints, at each
+mark, live objects, the engine's registries and glibc's allocator figures, and RSS after
+`malloc_trim(0)` at the end; `--trace-memory` adds tracemalloc's diff of the Python heap from
+the first mark to the last.
 """
 
 from __future__ import annotations
@@ -384,7 +385,8 @@ async def run_server(server: str, args, env: dict, upstream: str, log) -> dict:
         apps["reference"] = App("reference", port_r, proc_r)
     out: dict = {"rows": [], "throughput": {}, "memory": None}
     try:
-        for app in apps.values():  # warm up: imports, connection pools, the first chat
+        latency = bool(args.streams or args.throughput)
+        for app in apps.values() if latency else ():  # warm up: imports, pools, a first chat
             await app.streams(5, 5, 100)
         flip = False
         for count in args.streams:
@@ -405,6 +407,12 @@ async def run_server(server: str, args, env: dict, upstream: str, log) -> dict:
                     continue
                 out["throughput"][name] = await throughput(apps[name], 200, 60, 40)
         if args.rss_streams and server in args.rss_servers:
+            if latency:
+                # The target is about a process's own first 1,000 streams: a fresh server,
+                # not one the runs above have warmed up (after them the growth reads lower).
+                stop(proc_p)
+                port_p, proc_p = start(server, project_app, project_env, log)
+                apps["project"] = App("project", port_p, proc_p)
             out["memory"] = await memory(
                 apps["project"],
                 args.rss_streams,
