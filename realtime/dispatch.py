@@ -133,20 +133,25 @@ class HopFreeDispatchMixin:
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         sources = [receive]
+        inbox = Inbox(getattr(self.channel_layer, "capacity", 100))
         if self.channel_layer is not None:
             self.channel_name = await self.channel_layer.new_channel()
             self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
-            sources.append(self.channel_receive)
+            attach = getattr(self.channel_layer, "attach_channel", None)
+            if attach is not None:
+                attach(self.channel_name, inbox)  # the layer's reader fills the inbox itself
+            else:
+                sources.append(self.channel_receive)
         self.base_send = send
         try:
-            await dispatch_from(sources, self.dispatch)
+            await dispatch_from(sources, self.dispatch, inbox)
         except StopConsumer:
             pass  # exit cleanly
         finally:
             # channels cancels a waiting receive when the consumer stops, which releases the
             # channel; not when a handler of a channel message stopped it.
             forget = getattr(self.channel_layer, "forget_channel", None)
-            if forget is not None:
+            if forget is not None and getattr(self, "channel_name", None):
                 forget(self.channel_name)
 
     async def dispatch(self, message):

@@ -12,6 +12,7 @@ import uuid
 import pytest
 from django.conf import settings
 
+from realtime.dispatch import Inbox
 from realtime.layers import PooledRedisChannelLayer
 
 pytestmark = pytest.mark.skipif(
@@ -133,3 +134,24 @@ async def test_a_consumer_waits_on_one_future_not_a_lock_race(layer):
     await layer.group_send("crowd", {"type": "hello"})
     results = await asyncio.wait_for(asyncio.gather(*waits), TIMEOUT)
     assert [m["type"] for m in results] == ["hello"] * 200
+
+
+async def test_an_attached_inbox_gets_its_channels_messages_from_the_reader(layer):
+    channel = await layer.new_channel()
+    waiting = asyncio.ensure_future(layer.receive(await layer.new_channel()))  # a reader runs
+    await layer.send(channel, {"type": "before.attach"})
+    await asyncio.sleep(0.1)  # popped and queued for `channel` before its inbox is attached
+    inbox = Inbox()
+    layer.attach_channel(channel, inbox)
+    await layer.group_add("room", channel)
+    await layer.group_send("room", {"type": "after.attach"})
+
+    got = [(await asyncio.wait_for(inbox.get(), TIMEOUT))[0]["type"] for _ in range(2)]
+
+    assert got == ["before.attach", "after.attach"]
+    with pytest.raises(RuntimeError, match="attached"):
+        await layer.receive(channel)
+    waiting.cancel()
+    layer.forget_channel(channel)
+    await asyncio.sleep(0.05)
+    assert layer._reader is None and layer._local == {}
