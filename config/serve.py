@@ -17,7 +17,9 @@ And for sockets in numbers (bench/fanout.py, issue 10):
   1 s retransmit;
 - once the application is loaded, everything alive is moved out of the garbage collector's
   reach (`gc.freeze()`): Django, the URLconf, the models and the libraries are never garbage,
-  and a full collection walked them all every few seconds under load, for 120-240 ms each.
+  and a full collection walked them all every few seconds under load, for 120-240 ms each;
+- glibc's allocator limited to two arenas and no per-thread cache (`config.startup`
+  ALLOCATOR_ENVIRONMENT; the process restarts itself once with them, unless they are set).
 Every other option is daphne's own.
 """
 
@@ -28,7 +30,7 @@ import functools
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 
-from config.startup import freeze_start_up_objects
+from config.startup import freeze_start_up_objects, restart_with_tuned_allocator
 
 FROM_SETTINGS = None
 DEFAULT_BACKLOG = 1024
@@ -100,6 +102,8 @@ class LimitedCommandLineInterface(CommandLineInterface):
 def main(argv: list[str] | None = None) -> None:
     import sys
 
+    if argv is None:  # run as a program: start with the allocator tuned for serving
+        restart_with_tuned_allocator()
     LimitedCommandLineInterface().run(sys.argv[1:] if argv is None else argv)
 
 

@@ -15,7 +15,9 @@ same way, and sets what the project needs:
 - `--workers N`: N processes accepting on one port (uvicorn's supervisor shares the socket);
 - a listen backlog of 2048, so a burst of connects is not refused;
 - once the application is loaded, its start-up objects frozen out of the garbage collector's
-  reach (`config.startup`), as `config.serve` does.
+  reach (`config.startup`), as `config.serve` does;
+- glibc's allocator limited to two arenas and no per-thread cache (`config.startup`
+  ALLOCATOR_ENVIRONMENT; the process restarts itself once with them, unless they are set).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import argparse
 import os
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from config.startup import restart_with_tuned_allocator
 
 DEFAULT_APP = "config.asgi:application"
 VERBOSITY = {0: "warning", 1: "info", 2: "debug"}
@@ -128,6 +132,8 @@ def main(argv: list[str] | None = None) -> None:
 
     import uvicorn
 
+    if argv is None:  # run as a program: start with the allocator tuned for serving
+        restart_with_tuned_allocator()
     uvicorn.run(**uvicorn_options(parse(sys.argv[1:] if argv is None else argv)))
 
 

@@ -5,11 +5,16 @@ one checks the wiring without a server."""
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 
 import pytest
 import uvicorn
 
+from config import serve, serve_uvicorn
 from config.serve_uvicorn import LingeringCloseProtocol, load_application, parse, uvicorn_options
+from config.startup import ALLOCATOR_ENVIRONMENT, allocator_environment
 
 
 def test_the_options_carry_the_contract(settings):
@@ -60,3 +65,47 @@ def test_several_workers_without_a_shared_layer_are_refused(settings):
     with pytest.raises(SystemExit, match="REDIS_URL"):
         uvicorn_options(parse(["--workers", "2"]))
     assert uvicorn_options(parse(["--workers", "1"]))["workers"] == 1
+
+
+def test_the_allocator_variables_are_added_once_and_an_operators_are_kept():
+    tuned = allocator_environment({"PATH": "/bin"}, platform="linux")
+    assert tuned == {"PATH": "/bin", **ALLOCATOR_ENVIRONMENT}
+    assert allocator_environment(tuned, platform="linux") is None  # no second restart
+    own = allocator_environment({"GLIBC_TUNABLES": ""}, platform="linux")
+    assert own == {"GLIBC_TUNABLES": "", "MALLOC_ARENA_MAX": "2"}
+    assert allocator_environment({}, platform="darwin") is None
+
+
+def test_a_serving_process_restarts_itself_with_the_allocator_variables():
+    environment = {k: v for k, v in os.environ.items() if k not in ALLOCATOR_ENVIRONMENT}
+    script = (
+        "import os, sys; from config.startup import restart_with_tuned_allocator; "
+        "restart_with_tuned_allocator(); "
+        "print(os.getpid(), os.environ.get('MALLOC_ARENA_MAX'), os.environ.get('GLIBC_TUNABLES'))"
+    )
+    process = subprocess.run(
+        [sys.executable, "-c", script, "extra-argument"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert process.returncode == 0, process.stderr
+    [line] = process.stdout.splitlines()  # one process: replaced, not forked
+    if sys.platform.startswith("linux"):
+        assert line.split()[1:] == ["2", "glibc.malloc.tcache_count=0"]
+    else:
+        assert line.split()[1:] == ["None", "None"]
+
+
+@pytest.mark.parametrize("module", [serve_uvicorn, serve])
+def test_both_entry_points_restart_with_the_allocator_tuned_only_as_programs(module, monkeypatch):
+    calls = []
+    monkeypatch.setattr(module, "restart_with_tuned_allocator", lambda: calls.append("restart"))
+    monkeypatch.setattr(sys, "argv", ["serve", "--help"])
+    with pytest.raises(SystemExit):
+        module.main()  # as `python -m ...`: argv from the command line
+    assert calls == ["restart"]
+    with pytest.raises(SystemExit):
+        module.main(["--help"])  # called with arguments (tests, tools): no restart
+    assert calls == ["restart"]
