@@ -175,4 +175,9 @@ async def typing(
         event["user"] = user
     if session_id is not None:
         event["session_id"] = session_id
-    await layer.group_send(group, event)
+    try:
+        await layer.group_send(group, event)
+    except Exception:
+        # A courtesy, like a delta: a layer that is down (Redis gone) must not end the
+        # socket that typed.
+        logger.warning("Typing news to %s not sent", group, exc_info=True)

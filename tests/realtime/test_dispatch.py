@@ -96,3 +96,15 @@ def test_a_frame_is_rendered_once_per_event():
     assert [frame_once(event, render) for _ in range(100)] == ["frame 1"] * 100
     assert len(calls) == 1
     assert frame_once({"n": 2}, render) == "frame 2"
+
+
+async def test_typing_news_that_cannot_be_sent_does_not_end_the_socket(monkeypatch, caplog):
+    from realtime import publish
+
+    class DownLayer:
+        async def group_send(self, group, message):
+            raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(publish, "get_channel_layer", DownLayer)
+    await publish.typing(group="game.x", sender="me", value=True, user_id=None)
+    assert "Typing news to game.x not sent" in caplog.text
