@@ -1,9 +1,9 @@
 """SSE relay benchmark: the delay family A's stream adds per token, against a reference relay.
 
-    .venv/bin/python bench/sse_relay.py            # daphne and uvicorn, about 9-10 minutes
+    .venv/bin/python bench/sse_relay.py            # daphne and uvicorn, about 20 minutes
     .venv/bin/python bench/sse_relay.py --quick    # fewer tokens and 2,000 streams for memory
     .venv/bin/python bench/sse_relay.py --servers uvicorn --memory-only --probe-memory
-    # options: --servers daphne,uvicorn --streams 1,50,200 --rate 10 --repeats 1
+    # options: --servers daphne,uvicorn --streams 1,50,200 --rate 10 --repeats 3
     #          --rss-streams 10000 --rss-first 1000 --rss-servers uvicorn --no-throughput
     #          --memory-only --probe-memory --trace-memory --project-env NAME=VALUE
 
@@ -573,7 +573,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10)
     parser.add_argument("--tokens-single", type=int, default=100)
     parser.add_argument("--tokens-many", type=int, default=50)
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rss-streams", type=int, default=10_000)
     parser.add_argument("--rss-first", type=int, default=1_000)
     parser.add_argument("--rss-concurrency", type=int, default=50)
