@@ -167,14 +167,22 @@ class PooledRedisChannelLayer(RedisChannelLayer):
                 failures = 0
             if content is None:
                 continue  # nothing within brpop_timeout; look again while consumers live
-            message = self.deserialize(content[1])
-            channels = message.pop("__asgi_channel__", real_channel)
-            for name in channels if isinstance(channels, list) else (channels,):
-                queue = self._local.get(name)
-                if queue is None:
-                    self.dropped += 1
-                else:
-                    queue.put_nowait(message)
+            try:
+                self._deliver(content[1], real_channel)
+            except Exception:
+                # One message that cannot be read (say, sealed with another key) must not
+                # leave every socket of the process deaf: it is logged and skipped.
+                logger.exception("Channel layer message dropped: it could not be delivered")
+
+    def _deliver(self, content: bytes, real_channel: str) -> None:
+        message = self.deserialize(content)
+        channels = message.pop("__asgi_channel__", real_channel)
+        for name in channels if isinstance(channels, list) else (channels,):
+            queue = self._local.get(name)
+            if queue is None:
+                self.dropped += 1
+            else:
+                queue.put_nowait(message)
 
     async def close_pools(self):
         if self._reader is not None:

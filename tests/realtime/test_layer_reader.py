@@ -155,3 +155,16 @@ async def test_an_attached_inbox_gets_its_channels_messages_from_the_reader(laye
     layer.forget_channel(channel)
     await asyncio.sleep(0.05)
     assert layer._reader is None and layer._local == {}
+
+
+async def test_a_message_that_cannot_be_read_is_skipped_not_fatal(layer, caplog):
+    channel = await layer.new_channel()
+    waiting = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0.05)
+    # Bytes no serializer of this layer wrote, straight into the process's channel key.
+    key = layer.prefix + layer.non_local_name(channel)
+    await layer.connection(0).zadd(key, {b"not a message": 0})
+    await layer.send(channel, {"type": "after.garbage"})
+
+    assert (await asyncio.wait_for(waiting, TIMEOUT))["type"] == "after.garbage"
+    assert "Channel layer message dropped" in caplog.text
