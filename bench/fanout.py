@@ -11,7 +11,8 @@ For each channel layer (`core`: the settings' channels_redis layer; `pubsub`: ch
 pub/sub layer, through bench/fanout_settings.py), each server (`--servers`: uvicorn through
 `python -m config.serve_uvicorn`, production's; daphne through `python -m config.serve`) and
 each number of server processes (each on its own loopback port, all sharing Redis, pinned to
-core 0 when there are two cores), it starts the servers on the scratch database (migrated
+core 0 when there are two cores; with `--spread` process i on core i and the load generator
+unpinned), it starts the servers on the scratch database (migrated
 here; without DATABASE_URL an embedded SQLite file), seeds one session per measurement, and
 runs the load generator (bench/fanout_load.py, pinned to core 1) once per client count:
 the clients connect in one burst, split round-robin over the processes, then client 0 sends
@@ -94,17 +95,19 @@ SERVER_MODULES = {"uvicorn": "config.serve_uvicorn", "daphne": "config.serve"}
 
 
 def start_servers(
-    name: str, count: int, env: dict, log
+    name: str, count: int, env: dict, log, spread: bool = False
 ) -> tuple[list[subprocess.Popen], list[int]]:
+    """`count` server processes, all on core 0, or with `spread` process i on core i (as
+    `--workers` would run them, one per core)."""
     servers, ports = [], []
     py = sys.executable
-    for _ in range(count):
+    for index in range(count):
         port = free_port()
         module = SERVER_MODULES[name]
         command = [py, "-m", module, "-b", "127.0.0.1", "-p", str(port), "-v", "0", APP]
         servers.append(
             subprocess.Popen(
-                pin(command, "0"),
+                pin(command, str(index % (os.cpu_count() or 1)) if spread else "0"),
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -130,8 +133,9 @@ def stop_servers(servers: list[subprocess.Popen]) -> None:
             server.wait()
 
 
-def load(job: dict) -> dict:
-    command = pin([sys.executable, str(ROOT / "bench" / "fanout_load.py"), json.dumps(job)], "1")
+def load(job: dict, spread: bool = False) -> dict:
+    command = [sys.executable, str(ROOT / "bench" / "fanout_load.py"), json.dumps(job)]
+    command = command if spread else pin(command, "1")  # spread: the servers have the cores
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"load generator failed:\n{done.stderr[-3000:]}")
@@ -166,6 +170,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--stream-rounds", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument(
+        "--spread",
+        action="store_true",
+        help="pin server process i to core i (one per core, as --workers runs them) and leave "
+        "the load generator unpinned, instead of every server on core 0 and the load on core 1",
+    )
     args = parser.parse_args()
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
@@ -213,7 +223,9 @@ def main() -> None:
         sessions = iter(json.loads(seeded.stdout.strip().splitlines()[-1])["sessions"])
         setups = [(n, layer, c) for n in server_names for layer in layers for c in processes]
         for server_name, layer, count in setups:
-            servers, ports = start_servers(server_name, count, {**env, "FANOUT_LAYER": layer}, log)
+            servers, ports = start_servers(
+                server_name, count, {**env, "FANOUT_LAYER": layer}, log, args.spread
+            )
             urls = [f"ws://127.0.0.1:{port}" for port in ports]
             try:
                 for stream, sizes, rounds, into in (
@@ -231,7 +243,7 @@ def main() -> None:
                             "tag": f"{server_name}-{layer}-{count}-{size}-{int(stream)}",
                         }
                         began = time.monotonic()
-                        result = load(job)
+                        result = load(job, args.spread)
                         into.append(
                             {
                                 "server": server_name,
@@ -257,7 +269,13 @@ def report(rows: list[dict], stream_rows: list[dict], args, postgres: bool) -> N
         f"database={'postgresql' if postgres else 'sqlite'} redis layer per row, offline provider "
         f"without delay, {args.rounds} rounds ({args.stream_rounds} with stream=1) after "
         f"{args.warmup} warm-up; servers "
-        f"{'pinned to core 0, load generator to core 1' if PINNED else 'not pinned'}"
+        + (
+            "not pinned"
+            if not PINNED
+            else "process i pinned to core i, load generator unpinned"
+            if args.spread
+            else "pinned to core 0, load generator to core 1"
+        )
     )
     print("\nuser_message -> the user's chat frame at the last client, ms")
     head = (
