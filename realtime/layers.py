@@ -15,8 +15,8 @@ makes every consumer waiting on a process-local channel race for a receive lock,
 fresh pair of tasks and an `asyncio.wait`, and each message four Redis round trips (a
 backup-queue script, the pop, the backup write, its removal). A broadcast to 100 sockets of
 one process then costs every one of them that machinery. Here one task per process pops the
-process's messages and puts each in its channels' queues; a consumer's receive is a plain
-`Queue.get`.
+process's messages and puts each in its channels' queues, or straight into a consumer's inbox
+(`attach_channel`, realtime/dispatch.py): one wake-up per socket per message.
 """
 
 from __future__ import annotations
