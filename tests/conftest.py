@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 from rest_framework.test import APIClient
 
@@ -87,16 +86,3 @@ def fake_openai(settings):
     yield server
     server.stop()
     reset_providers()
-
-
-@pytest.fixture
-async def http():
-    """An httpx client of the served application (`config.asgi`, the whole ASGI stack) in
-    this process, at http://testserver. tests/test_asgi_handler.py has its own `http`: the
-    Django handler alone."""
-    from config.asgi import application
-
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=application), base_url="http://testserver", timeout=10
-    ) as client:
-        yield client

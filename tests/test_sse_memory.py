@@ -23,10 +23,13 @@ from asgiref.sync import SyncToAsync
 from django.http import StreamingHttpResponse
 
 from chats import engine
+from config.asgi import application
 from config.handler import MAX_IDLE_THREADS, ReusedThreadContext
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+BASE = "http://testserver"
+TIMEOUT = 10
 WARM_UP = 60  # long enough for the idle thread pool and bounded caches to fill
 STREAMS = 60
 AT_ONCE = 4
@@ -54,6 +57,14 @@ def lifted(settings, fake_openai):
         yield fake_openai
     finally:
         logging.disable(previous)
+
+
+@pytest.fixture
+async def http():
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url=BASE, timeout=TIMEOUT
+    ) as client:
+        yield client
 
 
 async def _stream(http: httpx.AsyncClient) -> None:

@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 
+import httpx
 import pytest
 
 from ai.providers.openai_compat import sse_data
 from chats import apis, engine, sse
+from config.asgi import application
 
+BASE = "http://testserver"
 TIMEOUT = 10
 
 
@@ -93,6 +96,14 @@ async def test_the_stream_start_gate_is_one_semaphore_per_event_loop():
     gate = apis._stream_start_gate()
     assert gate is apis._stream_start_gate()
     assert gate._value == apis.STREAM_STARTS_AT_ONCE
+
+
+@pytest.fixture
+async def http():
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url=BASE, timeout=TIMEOUT
+    ) as client:
+        yield client
 
 
 def _parts(body: str) -> list[dict | str]:

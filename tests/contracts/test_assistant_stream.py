@@ -49,6 +49,14 @@ def parse_sse(body: str) -> list[tuple[str | None, object]]:
     return parts
 
 
+@pytest.fixture
+async def http():
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url=BASE, timeout=TIMEOUT
+    ) as client:
+        yield client
+
+
 async def new_chat(http, prompt: str = "Hello there", **extra) -> dict:
     response = await http.post("/api/chats", json={"prompt": prompt, **extra})
     assert response.status_code == 201, response.text
