@@ -105,6 +105,27 @@ def forget(scope: str, ident: str, rate: Rate) -> None:
         logger.warning("Rate counter unavailable (%s)", exc)
 
 
+def unhit(scope: str, ident: str, rate: Rate, counted: Count, *, amount: int = 1) -> None:
+    """Take back `amount` from the window `counted` came from: a count reserved before the
+    event was known (a login attempt counted before its password is checked) that turned out
+    not to be one. A window already gone has nothing to take back."""
+    key = f"rl:{scope}:{ident}:{counted.reset - rate.seconds}"
+    try:
+        cache.decr(key, amount)
+    except ValueError:
+        pass
+    except Exception as exc:
+        logger.warning("Rate counter unavailable (%s)", exc)
+
+
+def forget_window(scope: str, ident: str, rate: Rate, counted: Count) -> None:
+    """Clear the window `counted` came from (which `forget` would miss had it just ended)."""
+    try:
+        cache.delete(f"rl:{scope}:{ident}:{counted.reset - rate.seconds}")
+    except Exception as exc:
+        logger.warning("Rate counter unavailable (%s)", exc)
+
+
 class RateLimited(DomainError):
     """Too many of something in a window; the client retries after `retry_after` seconds."""
 

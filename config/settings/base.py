@@ -355,10 +355,16 @@ THROTTLE_RATES = {
     "assistant": os.environ.get("ASSISTANT_RATE", "1200/min") or None,
     "auth_login": os.environ.get("LOGIN_RATE", "20/min") or None,
 }
-# Failed passwords before a login is refused like a wrong password (accounts.lockout), per
-# account (the e-mail tried) and per client address, for the API and the admin alike.
-LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10/15min") or None
+# Login attempts (accounts.lockout, the API and the admin alike): one address is refused on
+# one account, the right password included, past LOGIN_FAILURES_PER_ACCOUNT_ADDRESS; past the
+# account's ceiling only addresses that have not failed on it, or that logged into it within
+# LOGIN_KNOWN_ADDRESS_DAYS, are checked; past the address's ceiling, only accounts it knows.
+LOGIN_FAILURES_PER_ACCOUNT_ADDRESS = (
+    os.environ.get("LOGIN_FAILURES_PER_ACCOUNT_ADDRESS", "10/15min") or None
+)
+LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "100/15min") or None
 LOGIN_FAILURES_PER_ADDRESS = os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "50/15min") or None
+LOGIN_KNOWN_ADDRESS_DAYS = int(os.environ.get("LOGIN_KNOWN_ADDRESS_DAYS", 30))
 AUTHENTICATION_BACKENDS = ["accounts.lockout.LockoutBackend"]
 
 # --- Family M (movie platform) --------------------------------------------------------------
