@@ -75,3 +75,32 @@ class User(AbstractBaseUser, PermissionsMixin):
     def role(self) -> str:
         """The movie platform's user role: "admin" for staff, else "user"."""
         return "admin" if self.is_staff else "user"
+
+
+def new_family_id() -> str:
+    return secrets.token_hex(16)
+
+
+class RevokeReason(models.TextChoices):
+    REUSE = "reuse", "A rotated-out refresh token came back"
+    LOGOUT = "logout", "Logged out"
+
+
+class TokenFamily(models.Model):
+    """One login's chain of refresh tokens (OAuth 2.1 refresh-token rotation): each refresh
+    replaces `current_jti`; any older token of the chain coming back revokes the chain."""
+
+    id = models.CharField(primary_key=True, max_length=32, default=new_family_id, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="token_families")
+    current_jti = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(help_text="When the family's newest refresh token expires.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=16, choices=RevokeReason.choices, blank=True)
+
+    class Meta:
+        verbose_name_plural = "token families"
+        indexes = [models.Index(fields=["user", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.id})"

@@ -277,9 +277,11 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     "UPDATE_LAST_LOGIN": True,
-    # A refresh token works once: refreshing returns a new one and blacklists the old.
+    # A refresh token works once: refreshing returns a new one and blacklists the old; an old
+    # one coming back ends its login (accounts.services), and its access tokens with it.
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
+    "AUTH_TOKEN_CLASSES": ("accounts.tokens.LoginAccessToken",),
 }
 
 SPECTACULAR_SETTINGS = {
