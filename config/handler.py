@@ -15,7 +15,7 @@ equivalents (config/middleware.py, FAST_EQUIVALENTS).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from asgiref.sync import SyncToAsync
 from django.core.handlers import base
@@ -28,11 +28,29 @@ from config.middleware import FAST_EQUIVALENTS
 MAX_IDLE_THREADS = 64
 
 
-def _is_idle(executor: ThreadPoolExecutor) -> bool:
-    """Nothing queued and its thread waiting for work. A request cut short by its client
-    can leave a sync call running; such an executor must not serve the next request."""
-    # ThreadPoolExecutor releases the semaphore each time its thread finishes an item.
-    return executor._work_queue.empty() and executor._idle_semaphore._value > 0
+class RequestExecutor(ThreadPoolExecutor):
+    """A one-thread executor that knows whether the work submitted to it is all done.
+
+    Idleness is judged from the futures it handed out, not from the worker's own signals:
+    the worker sets a call's result (which is all the event loop waits for) slightly before
+    it goes back to waiting for work, so asking the worker could find a finished executor
+    still busy, and let it go instead of reusing it."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.unfinished: set[Future] = set()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future = super().submit(fn, *args, **kwargs)
+        self.unfinished.add(future)
+        # Done: finished by the worker, or cancelled before it started (never to run).
+        future.add_done_callback(self.unfinished.discard)
+        return future
+
+    def is_idle(self) -> bool:
+        """Nothing submitted is running or waiting to run. A request cut short by its client
+        can leave a sync call running; such an executor must not serve the next request."""
+        return not self.unfinished
 
 
 class ReusedThreadContext:
@@ -44,12 +62,12 @@ class ReusedThreadContext:
     with `ThreadSensitiveContext`; an executor that is not idle is let go, not pooled.
     """
 
-    _idle: list[ThreadPoolExecutor] = []
+    _idle: list[RequestExecutor] = []
     _exited = False  # read by SyncToAsync; this context never refuses late callers
 
     def __init__(self) -> None:
         self.token = None
-        self.executor: ThreadPoolExecutor | None = None
+        self.executor: RequestExecutor | None = None
 
     async def __aenter__(self):
         try:
@@ -57,7 +75,7 @@ class ReusedThreadContext:
         except LookupError:
             self.token = SyncToAsync.thread_sensitive_context.set(self)
             idle = ReusedThreadContext._idle
-            self.executor = idle.pop() if idle else ThreadPoolExecutor(max_workers=1)
+            self.executor = idle.pop() if idle else RequestExecutor()
             SyncToAsync.context_to_thread_executor[self] = self.executor
         return self
 
@@ -69,7 +87,7 @@ class ReusedThreadContext:
         self.token = None
         executor, self.executor = self.executor, None
         idle = ReusedThreadContext._idle
-        if _is_idle(executor) and len(idle) < MAX_IDLE_THREADS:
+        if executor.is_idle() and len(idle) < MAX_IDLE_THREADS:
             idle.append(executor)
         else:
             # Never join on the event loop: the worker may be waiting on this loop.

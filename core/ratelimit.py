@@ -23,6 +23,13 @@ logger = logging.getLogger("core.ratelimit")
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 
 
+def clock() -> float:
+    """Now, in Unix seconds: the time every window here is counted in. Tests replace this
+    function (a fixture sets `core.ratelimit.clock`) to hold the windows still, or move them
+    on, instead of waiting on the wall clock."""
+    return time.time()
+
+
 @dataclass(frozen=True)
 class Rate:
     limit: int
@@ -59,12 +66,12 @@ class Count:
         return max(0, self.limit - self.count)
 
     def retry_after(self, now: float | None = None) -> int:
-        return max(1, math.ceil(self.reset - (time.time() if now is None else now)))
+        return max(1, math.ceil(self.reset - (clock() if now is None else now)))
 
 
 def hit(scope: str, ident: str, rate: Rate, *, amount: int = 1) -> Count:
     """Count one event of `ident` in `scope` under `rate`."""
-    now = time.time()
+    now = clock()
     start = int(now // rate.seconds) * rate.seconds
     key = f"rl:{scope}:{ident}:{start}"
     count = 0
@@ -85,7 +92,7 @@ def hit(scope: str, ident: str, rate: Rate, *, amount: int = 1) -> Count:
 
 def peek(scope: str, ident: str, rate: Rate) -> Count:
     """Where `ident` stands without counting (fails open like `hit`)."""
-    now = time.time()
+    now = clock()
     start = int(now // rate.seconds) * rate.seconds
     try:
         count = int(cache.get(f"rl:{scope}:{ident}:{start}") or 0)
@@ -97,7 +104,7 @@ def peek(scope: str, ident: str, rate: Rate) -> Count:
 
 def forget(scope: str, ident: str, rate: Rate) -> None:
     """Clear the current window of `ident` (e.g. a successful login clears its failures)."""
-    now = time.time()
+    now = clock()
     start = int(now // rate.seconds) * rate.seconds
     try:
         cache.delete(f"rl:{scope}:{ident}:{start}")

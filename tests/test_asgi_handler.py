@@ -94,15 +94,48 @@ async def test_the_assistant_cookie_identity_works_without_the_session_middlewar
     assert created.json()["id"] in listed.text
 
 
-async def test_request_threads_are_reused_and_never_shared_by_concurrent_requests():
+@pytest.fixture
+def thread_pool(monkeypatch) -> list:
+    """An empty pool of idle request threads for this test alone: what earlier tests left
+    there (or a full pool) cannot decide which thread a request gets."""
+    pool: list = []
+    monkeypatch.setattr(ReusedThreadContext, "_idle", pool)
+    return pool
+
+
+async def test_request_threads_are_reused_and_never_shared_by_concurrent_requests(thread_pool):
     async def thread_of_one_request():
         async with ReusedThreadContext():
             first = await sync_to_async(threading.get_ident)()
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0)  # another request's turn
             assert await sync_to_async(threading.get_ident)() == first
             return first
 
     one = await thread_of_one_request()
+    assert len(thread_pool) == 1  # its work done, the thread went back to the pool at once
     assert await thread_of_one_request() == one
     concurrent = await asyncio.gather(*(thread_of_one_request() for _ in range(4)))
     assert len(set(concurrent)) == 4
+    assert one in concurrent and len(thread_pool) == 4
+
+
+async def test_a_thread_still_running_a_call_when_its_request_ends_is_not_reused(thread_pool):
+    release = threading.Event()
+    started = threading.Event()
+
+    def left_running():
+        started.set()
+        release.wait(timeout=30)
+        return threading.get_ident()
+
+    try:
+        async with ReusedThreadContext():
+            # A client gone mid-call: the request ends, its sync call goes on.
+            leftover = asyncio.ensure_future(sync_to_async(left_running)())
+            await asyncio.to_thread(started.wait, 30)
+        assert thread_pool == []
+        async with ReusedThreadContext():
+            other = await sync_to_async(threading.get_ident)()
+    finally:
+        release.set()
+    assert await asyncio.wait_for(leftover, 30) != other
