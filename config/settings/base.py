@@ -38,6 +38,11 @@ def env_list(name: str, default: list[str]) -> list[str]:
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 EMBEDDED = not DATABASE_URL and not REDIS_URL
+# HTTPS=1: the deployment is behind TLS (see the HTTPS section below).
+HTTPS = env_bool("HTTPS", False)
+# What a production deployment looks like: defaults that are safe only on one's own machine
+# (any origin for A's cookie, open diagnostics) are off here.
+PRODUCTION_SHAPE = not EMBEDDED or HTTPS
 DEBUG = env_bool("DEBUG", False)
 
 
@@ -310,10 +315,22 @@ CORS_URLS_REGEX = path_regex(ASSISTANT)
 
 # --- Family A (assistant chat) --------------------------------------------------------------
 # Origins whose pages may call A with the cookie (comma-separated, e.g.
-# "https://app.example.com,http://localhost:3000"); "*" (the embedded default) allows any.
+# "https://app.example.com,http://localhost:3000"). "*" allows any, which is the embedded
+# demo's default only: the production shape (DATABASE_URL, REDIS_URL or HTTPS set) allows no
+# cross-origin credentialed call until origins are listed, and refuses to start with "*"
+# unless ASSISTANT_CORS_ALLOW_ANY_ORIGIN=1 says the operator accepts that any website may then
+# read, stream and delete its visitors' anonymous chats.
 # A's CORS echoes an allowed Origin with credentials, never "*", which browsers refuse on
 # credentialed requests; a cookie identity from any other Origin is refused (403).
-ASSISTANT_CORS_ORIGINS = env_list("ASSISTANT_CORS_ORIGINS", ["*"])
+ASSISTANT_CORS_ORIGINS = env_list("ASSISTANT_CORS_ORIGINS", [] if PRODUCTION_SHAPE else ["*"])
+ASSISTANT_CORS_ALLOW_ANY_ORIGIN = env_bool("ASSISTANT_CORS_ALLOW_ANY_ORIGIN", False)
+if PRODUCTION_SHAPE and "*" in ASSISTANT_CORS_ORIGINS and not ASSISTANT_CORS_ALLOW_ANY_ORIGIN:
+    raise ImproperlyConfigured(
+        "ASSISTANT_CORS_ORIGINS=* in the production shape lets any website read and delete its "
+        "visitors' anonymous chats (the cookie is sent with credentials). List the front ends' "
+        "origins, e.g. ASSISTANT_CORS_ORIGINS=https://app.example.com, or set "
+        "ASSISTANT_CORS_ALLOW_ANY_ORIGIN=1 to accept that."
+    )
 CORS_ALLOW_ALL_ORIGINS = "*" in ASSISTANT_CORS_ORIGINS
 CORS_ALLOWED_ORIGINS = [origin for origin in ASSISTANT_CORS_ORIGINS if origin != "*"]
 CORS_ALLOW_CREDENTIALS = True
@@ -390,7 +407,6 @@ MOVIE_PROJECT_LIMITS = {"free": 3, "pro": None, "enterprise": None}
 # HTTPS=1 turns on the SSL redirect, HSTS, secure cookies and a Content Security Policy that
 # the admin and Swagger UI (served with its init script as a file, not inline) work under.
 # Behind a TLS-terminating proxy, TRUSTED_PROXY_COUNT > 0 also trusts its X-Forwarded-Proto.
-HTTPS = env_bool("HTTPS", False)
 if HTTPS:
     SECURE_SSL_REDIRECT = True
     # Load balancers probe over plain HTTP.

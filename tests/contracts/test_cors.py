@@ -19,6 +19,8 @@ pytestmark = pytest.mark.django_db
 ORIGIN = "https://embed.example.org"
 STRANGER = "https://stranger.example.net"
 ONLY_ORIGIN = override_settings(CORS_ALLOW_ALL_ORIGINS=False, CORS_ALLOWED_ORIGINS=[ORIGIN])
+# The embedded demo's default (ASSISTANT_CORS_ORIGINS=*); the production shape lists origins.
+ANY_ORIGIN = override_settings(CORS_ALLOW_ALL_ORIGINS=True, CORS_ALLOWED_ORIGINS=[])
 FORBIDDEN = {"statusCode": 403, "statusMessage": "Forbidden"}
 
 
@@ -45,11 +47,13 @@ def _assert_assistant_preflight(response, origin):
 ASSISTANT_PATHS = ["/api/health", "/api/ping", "/api/chats", "/api/chats/abc"]
 
 
+@ANY_ORIGIN
 @pytest.mark.parametrize("path", ASSISTANT_PATHS)
-def test_assistant_family_echoes_any_origin_with_credentials_by_default(client, path):
+def test_assistant_family_echoes_any_origin_with_credentials_in_the_embedded_demo(client, path):
     _assert_assistant_preflight(_preflight(client, path), ORIGIN)
 
 
+@ANY_ORIGIN
 def test_simple_request_to_assistant_family_carries_the_origin(client):
     response = client.get("/api/health", HTTP_ORIGIN=ORIGIN)
     assert response.status_code == 200
@@ -95,9 +99,8 @@ def _create(client, origin=ORIGIN, **extra):
 def test_a_cross_origin_write_from_an_allowed_origin_passes_the_csrf_check(
     browser, settings, allow_list
 ):
-    if allow_list == "only":
-        settings.CORS_ALLOW_ALL_ORIGINS = False
-        settings.CORS_ALLOWED_ORIGINS = [ORIGIN]
+    settings.CORS_ALLOW_ALL_ORIGINS = allow_list == "any"
+    settings.CORS_ALLOWED_ORIGINS = [] if allow_list == "any" else [ORIGIN]
     created = _create(browser)
     assert created.status_code == 201, created.content
     assert created["Access-Control-Allow-Origin"] == ORIGIN
@@ -166,23 +169,66 @@ def test_a_bearer_token_is_honoured_from_any_origin(auth_client):
     assert "Access-Control-Allow-Origin" not in response
 
 
-def test_the_allow_list_comes_from_the_environment(tmp_path):
+def _settings_in_a_fresh_process(tmp_path, **environ) -> subprocess.CompletedProcess:
+    """Load the settings the way a server starts, with only `environ` on top of a bare shell."""
     probe = (
         "import django; from django.conf import settings; django.setup(); "
-        "print(settings.CORS_ALLOW_ALL_ORIGINS, ','.join(settings.CORS_ALLOWED_ORIGINS))"
+        "print(settings.CORS_ALLOW_ALL_ORIGINS, ','.join(settings.CORS_ALLOWED_ORIGINS) or '-')"
     )
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.test",
-        LOCAL_DIR=str(tmp_path),
-        ASSISTANT_CORS_ORIGINS=f"{ORIGIN}, http://localhost:3000",
-    )
-    result = subprocess.run(
+    drop = {"DATABASE_URL", "REDIS_URL", "HTTPS", "ASSISTANT_CORS_ORIGINS"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.test", LOCAL_DIR=str(tmp_path), **environ)
+    return subprocess.run(
         [sys.executable, "-c", probe],
         cwd=Path(__file__).resolve().parents[2],
         env=env,
         capture_output=True,
         text=True,
     )
+
+
+def test_the_allow_list_comes_from_the_environment(tmp_path):
+    result = _settings_in_a_fresh_process(
+        tmp_path, ASSISTANT_CORS_ORIGINS=f"{ORIGIN}, http://localhost:3000"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", f"{ORIGIN},http://localhost:3000"]
+
+
+PRODUCTION = {
+    "database": {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused"},
+    "redis": {"REDIS_URL": "redis://127.0.0.1:6379/0"},
+    "https": {"HTTPS": "1"},
+}
+
+
+def test_the_embedded_demo_allows_any_origin_by_default(tmp_path):
+    result = _settings_in_a_fresh_process(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "-"]
+
+
+@pytest.mark.parametrize("shape", PRODUCTION)
+def test_the_production_shape_allows_no_origin_until_origins_are_listed(tmp_path, shape):
+    result = _settings_in_a_fresh_process(tmp_path, **PRODUCTION[shape])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "-"]
+
+
+@pytest.mark.parametrize("shape", PRODUCTION)
+def test_any_origin_in_the_production_shape_is_refused_at_start_up(tmp_path, shape):
+    result = _settings_in_a_fresh_process(tmp_path, ASSISTANT_CORS_ORIGINS="*", **PRODUCTION[shape])
+    assert result.returncode != 0
+    assert "ASSISTANT_CORS_ORIGINS=* in the production shape" in result.stderr
+    assert "ASSISTANT_CORS_ALLOW_ANY_ORIGIN=1" in result.stderr
+
+
+def test_any_origin_in_the_production_shape_needs_an_explicit_opt_in(tmp_path):
+    result = _settings_in_a_fresh_process(
+        tmp_path,
+        ASSISTANT_CORS_ORIGINS="*",
+        ASSISTANT_CORS_ALLOW_ANY_ORIGIN="1",
+        **PRODUCTION["database"],
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "-"]
