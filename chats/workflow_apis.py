@@ -28,6 +28,8 @@ from chats.workflow_serializers import (
 )
 from config.api.base import AsyncMovieApiView, MovieApiView
 from config.api.schema import MOVIE_ERRORS, MovieError
+from media_library.files import limit_uploads
+from media_library.services import upload_limit_for
 
 TAGS = ["movie chat"]
 AI_ERRORS = {
@@ -119,6 +121,8 @@ class ChatSessionListApi(MovieApiView):
 
 class ChatUploadApi(MovieApiView):
     parser_classes = [MultiPartParser, FormParser]
+    # One file: the body limit at the ASGI boundary is one file of the tier (config/body_limit.py).
+    upload_max_files = 1
 
     @extend_schema(
         tags=TAGS,
@@ -132,6 +136,9 @@ class ChatUploadApi(MovieApiView):
         summary="Upload one file to the project and attach it to the session",
     )
     def post(self, request):
+        # Before the body is parsed: the file streams to a temporary file, cut at the tier's
+        # limit, as media upload does; the service reports it as FILE_TOO_LARGE.
+        limit_uploads(request, limit=upload_limit_for(request.user))
         data = _valid(ChatUploadInput, request.data)
         upload = workflow_services.session_upload(
             user=request.user,

@@ -52,6 +52,7 @@ from chats.workflow_records import (
     session_touch,
     user_line_store,
 )
+from media_library.errors import FileTooLarge, UnsupportedFormat
 from media_library.services import media_upload
 from projects import workflow
 from projects.selectors import project_get_for
@@ -374,15 +375,20 @@ def session_upload(
     project = project_get_for(user, project_id, write=True)
     with transaction.atomic():
         session = session_for_write(user, session_id, project)
-        created, _rejected = media_upload(
-            user=user,
-            project=project,
-            files=[file],
-            media_type=media_type,
-            description=description,
-            tags=None,
-            session=session,
-        )
+        try:
+            created, _rejected = media_upload(
+                user=user,
+                project=project,
+                files=[file],
+                media_type=media_type,
+                description=description,
+                tags=None,
+                session=session,
+            )
+        except (FileTooLarge, UnsupportedFormat) as error:
+            # The same per-file report as media upload's, naming this route's one field.
+            details = [{**detail, "field": "file"} for detail in error.details]
+            raise type(error)(error.message, details=details) from None
         media = created[0]
         session_touch(session, media=[media.pk])
     analysis = media.ai_analysis or {}

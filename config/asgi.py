@@ -18,6 +18,10 @@ django_asgi_app = ReusedThreadASGIHandler()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from config.body_limit import BodyLimitMiddleware  # noqa: E402
 from realtime.routing import websocket_application  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
+# Bodies are counted as they are read, before Django buffers them (config/body_limit.py).
+http_application = BodyLimitMiddleware(django_asgi_app)
+
+application = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application})

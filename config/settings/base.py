@@ -224,9 +224,9 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", LOCAL_DIR / "media"))
 
-# Request bodies: JSON bodies above this are refused with 413 in the family's envelope.
-# Multipart bodies are not: Django counts only their form fields against it, and files go
-# to disk (below), so an upload of any size reaches the view and its per-tier limit.
+# Request bodies: a body above this is refused with 413 in the family's envelope, counted
+# while it is read, chunked or not (config/body_limit.py). Only an upload route takes more:
+# the caller's tier file limit (MEDIA_UPLOAD_MAX_BYTES) times the files it takes, plus this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 4 * 1024 * 1024))
 # Uploaded files above this many bytes are streamed to a temporary file, never held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("FILE_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024))
