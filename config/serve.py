@@ -30,6 +30,7 @@ import functools
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 
+from config.logredact import redacting_action_logger
 from config.startup import freeze_start_up_objects, restart_with_tuned_allocator
 
 FROM_SETTINGS = None
@@ -58,6 +59,7 @@ class LimitedServer(Server):
         kwargs["endpoints"] = [
             with_backlog(endpoint, listen_backlog) for endpoint in kwargs.get("endpoints") or []
         ]
+        kwargs["action_logger"] = redacting_action_logger(kwargs.get("action_logger"))
         super().__init__(*args, **kwargs)
 
     def run(self):

@@ -27,6 +27,7 @@ import os
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from config.logredact import uvicorn_log_config
 from config.startup import restart_with_tuned_allocator
 
 DEFAULT_APP = "config.asgi:application"
@@ -123,6 +124,8 @@ def uvicorn_options(args: argparse.Namespace) -> dict:
         "lifespan": "off",
         "log_level": VERBOSITY[args.verbosity],
         "access_log": args.verbosity >= 1,
+        # Tokens in query strings (a socket's, a signed media link's) are redacted.
+        "log_config": uvicorn_log_config(),
         "timeout_graceful_shutdown": 30,
     }
 

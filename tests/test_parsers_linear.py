@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ai.providers import offline
+from config import logredact
 from config.api import fields, parsers, request_id
 from config.api.parsers import JsonInputError, json_depth_check, json_parse
 from media_library import selectors
@@ -155,8 +156,11 @@ def test_the_json_reader_takes_time_in_proportion_to_the_text(unit):
         pytest.param(lambda text: request_id._SANE.match(text), id="request-id"),
         pytest.param(lambda text: fields._INT_RE.match(text.strip()), id="integer-id"),
         pytest.param(lambda text: parsers._SUSPECT_TEXT.search(text), id="suspect-escapes"),
+        pytest.param(logredact.redact, id="log-redaction"),
     ],
 )
-@pytest.mark.parametrize("unit", ["a'-", "9", "\\ud800", "\\udc00\\ud800", "a-'b c", "é-"])
+@pytest.mark.parametrize(
+    "unit", ["a'-", "9", "\\ud800", "\\udc00\\ud800", "a-'b c", "é-", "?token=", "&to=ke"]
+)
 def test_every_other_pattern_on_client_text_is_linear(read, unit):
     assert_flat(read, "", unit + "x")
