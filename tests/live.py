@@ -137,6 +137,31 @@ class LiveServer:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def shared_services_missing() -> list[str]:
+    """The shared services of the production shape that this run lacks: PostgreSQL
+    (`DATABASE_URL`) and Redis (`REDIS_URL`), which several server processes share."""
+    from django.conf import settings
+
+    missing = []
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        missing.append("PostgreSQL (DATABASE_URL)")
+    if not settings.REDIS_URL:
+        missing.append("Redis (REDIS_URL)")
+    return missing
+
+
+def require_shared_services(what: str) -> None:
+    """Skip `what` on a developer's machine without PostgreSQL and Redis; fail it under CI
+    (the `CI` variable set, as CI services do), which must run it."""
+    missing = shared_services_missing()
+    if not missing:
+        return
+    reason = f"{what} needs {' and '.join(missing)}"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must provide them", pytrace=False)
+    pytest.skip(reason)
+
+
 def wait_for_other_sessions_to_end(connection, timeout: float = 10.0) -> None:
     """On PostgreSQL, wait until the stopped server's sessions (named by tests.live_settings)
     have left the test database, so that pytest-django can drop it at the end of the run."""

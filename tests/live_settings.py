@@ -18,3 +18,28 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         "LIVE_SERVER_APPLICATION_NAME"
     ]
 AI_OFFLINE_DELAY = float(os.environ.get("LIVE_SERVER_AI_OFFLINE_DELAY", "0.02"))
+
+# A test may point the server's model calls at its own OpenAI-compatible server (a fake in the
+# test process, tests/fake_openai.py), to hold a reply in flight for as long as it needs:
+# `LIVE_SERVER_AI_BASE_URL`, for the tasks `LIVE_SERVER_AI_TASKS` names (default: dialogue).
+# The other tasks stay on the offline provider.
+if os.environ.get("LIVE_SERVER_AI_BASE_URL"):
+    from config.settings.test import AI_TASKS
+
+    _POINTED = set(os.environ.get("LIVE_SERVER_AI_TASKS", "dialogue").split(","))
+    AI_TASKS = {
+        task: (
+            {
+                **config,
+                "base_url": os.environ["LIVE_SERVER_AI_BASE_URL"],
+                "api_key": os.environ.get("LIVE_SERVER_AI_API_KEY", "sk-fake-test-key"),
+                "model": f"fake-{task}",
+                "timeout": 60.0,
+                "max_retries": 0,
+                "offline": False,
+            }
+            if task in _POINTED
+            else config
+        )
+        for task, config in AI_TASKS.items()
+    }
