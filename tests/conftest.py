@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 
 import pytest
 from rest_framework.test import APIClient
@@ -86,3 +88,55 @@ def fake_openai(settings):
     yield server
     server.stop()
     reset_providers()
+
+
+# --- Under CI, a missing service fails ---------------------------------------------------------
+# CI (the `CI` variable set, as CI services and .ci/run do) runs the suite against the
+# production shape's services, and every test. A run without PostgreSQL or Redis stops before
+# the first test: without them some tests would skip and others would pass on SQLite or the
+# in-memory layer, so a job with only one of DATABASE_URL and REDIS_URL set would look green.
+# And a test that skips for want of a service (its reason names PostgreSQL, Redis, Node or
+# their variables, as every such skip here does) fails instead of skipping.
+SERVICE_NAMED = re.compile(r"DATABASE_URL|REDIS_URL|postgres|redis|\bnode\b|\bnpm\b", re.IGNORECASE)
+
+
+def _under_ci() -> bool:
+    return bool(os.environ.get("CI"))
+
+
+def pytest_sessionstart(session):
+    if not _under_ci():
+        return
+    from tests.live import shared_services_missing
+
+    missing = shared_services_missing()
+    if missing:
+        pytest.exit(
+            f"CI runs the tests against PostgreSQL and Redis; this run lacks "
+            f"{' and '.join(missing)} (.ci/run sets both; unset CI to run without them)",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+
+
+def fail_service_skips_under_ci(report) -> None:
+    """Turn the report of a test skipped for want of a service into a failure, under CI."""
+    if not (_under_ci() and report.skipped) or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if SERVICE_NAMED.search(reason):
+        report.outcome = "failed"
+        report.longrepr = f"{reason}\nCI must run this test: provide the service, never skip it."
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    fail_service_skips_under_ci(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    report = yield
+    fail_service_skips_under_ci(report)
+    return report
