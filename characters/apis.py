@@ -78,7 +78,9 @@ class CharacterCreateApi(AsyncGameApiView):
 class CharacterDetailApi(AsyncGameApiView):
     @extend_schema(tags=["game: characters"], responses={200: CharacterOutput, **GAME_ERRORS})
     def get(self, request, character_id: str):
-        character = selectors.character_get(character_id=path_int_id(character_id, "Character"))
+        character = selectors.character_get(
+            character_id=path_int_id(character_id, "Character"), actor=actor_or_none(request.user)
+        )
         return Response(CharacterOutput(character).data)
 
     @extend_schema(
@@ -157,7 +159,7 @@ class CharacterOfGameApi(GameApiView):
             except serializers.ValidationError as exc:
                 raise serializers.ValidationError({"userId": exc.detail}) from None
         character = selectors.character_representative(
-            game_id=game_pk, owner_id=actor.pk if actor else None, user_ref=user_ref
+            game_id=game_pk, actor=actor, user_ref=user_ref
         )
         character = services.character_update(character_id=character.pk, data=data, actor=actor)
         return Response(CharacterOutput(character).data)
@@ -170,7 +172,9 @@ class GameCharacterListApi(GameApiView):
         summary="A game's characters, oldest first",
     )
     def get(self, request, game_id: str):
-        characters = selectors.character_list_for_game(game_id=path_int_id(game_id, "Game"))
+        characters = selectors.character_list_for_game(
+            game_id=path_int_id(game_id, "Game"), actor=actor_or_none(request.user)
+        )
         return Response(CharacterOutput(characters, many=True).data)
 
     @extend_schema(

@@ -1,36 +1,49 @@
-"""Readers of characters."""
+"""Readers of characters. Readers that answer a caller take it (`actor`: the token's user, or
+None) and filter by `games.access`, the one place family G's ownership rule lives."""
 
 from __future__ import annotations
 
+from accounts.models import User
 from characters.errors import CharacterNotFound
 from characters.models import Character
+from games import access
 from games.errors import GameNotFound
 from games.models import Game
 
 
-def character_get(*, character_id: int, for_update: bool = False) -> Character:
-    qs = Character.objects.select_for_update() if for_update else Character.objects.all()
+def character_get(
+    *, character_id: int, actor: User | None = None, for_update: bool = False
+) -> Character:
+    """A character `actor` may see (None: a caller without a token); another user's, when
+    ownership is private, is not found, as an unknown id."""
+    qs = Character.objects.filter(access.visible(actor))
+    if for_update:
+        qs = qs.select_for_update()
     try:
         return qs.get(pk=character_id)
     except Character.DoesNotExist:
         raise CharacterNotFound(f"Character {character_id} not found") from None
 
 
-def character_list_for_game(*, game_id: int) -> list[Character]:
+def character_list_for_game(*, game_id: int, actor: User | None) -> list[Character]:
+    """The game's characters `actor` may see, oldest first."""
     if not Game.objects.filter(pk=game_id).exists():
         raise GameNotFound(f"Game {game_id} not found")
-    return list(Character.objects.filter(game_id=game_id).order_by("created_at", "id"))
+    qs = Character.objects.filter(access.visible(actor), game_id=game_id)
+    return list(qs.order_by("created_at", "id"))
 
 
 def character_representative(
-    *, game_id: int, owner_id: int | None, user_ref: str | None
+    *, game_id: int, actor: User | None, user_ref: str | None
 ) -> Character:
-    """The game's representative character: the caller's (by token, else by userId) when the
-    caller is known and has one there, else the game's oldest."""
-    qs = Character.objects.filter(game_id=game_id).order_by("created_at", "id")
+    """The game's representative character among those `actor` may see: the caller's (by
+    token, else by userId) when the caller is known and has one there, else the oldest."""
+    qs = Character.objects.filter(access.visible(actor), game_id=game_id).order_by(
+        "created_at", "id"
+    )
     character = None
-    if owner_id is not None:
-        character = qs.filter(owner_id=owner_id).first()
+    if actor is not None:
+        character = qs.filter(owner=actor).first()
     if character is None and user_ref:
         character = qs.filter(user_ref=user_ref).first()
     if character is None:

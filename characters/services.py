@@ -10,12 +10,17 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 
 from accounts.models import User
-from accounts.ownership import ensure_may_change
 from characters import selectors
-from characters.errors import CharacterChangedConcurrently, DescriptionTooLarge, InvalidCharacter
+from characters.errors import (
+    CharacterChangedConcurrently,
+    CharacterNotFound,
+    DescriptionTooLarge,
+    InvalidCharacter,
+)
 from characters.health import DEFAULT_STAT, resolve_health
 from characters.models import STAT_KEYS, Character
 from characters.opening_line import opening_line_generate, opening_line_is_stale
+from games import access
 from games.services import game_get_or_create
 
 DESCRIPTION_MAX_CHARS = 8000
@@ -32,6 +37,21 @@ SHEET_FIELDS = {
 }
 
 
+def _changeable_character(*, character_id: int, actor: User | None, for_update: bool) -> Character:
+    """A character `actor` may change: 404 for an unknown (or hidden) one, 401/403 for
+    another user's when ownership is not private (`games.access`)."""
+    character = selectors.character_get(
+        character_id=character_id, actor=actor, for_update=for_update
+    )
+    access.ensure_may_change(
+        owner_id=character.owner_id,
+        actor=actor,
+        what="This character",
+        not_found=CharacterNotFound(f"Character {character_id} not found"),
+    )
+    return character
+
+
 def default_stats() -> dict:
     return dict.fromkeys(STAT_KEYS, DEFAULT_STAT)
 
@@ -39,7 +59,7 @@ def default_stats() -> dict:
 @transaction.atomic
 def character_create_in_game(*, game_id: int, data: dict, actor: User | None) -> Character:
     """Create a character in a game (the game is created on first reference)."""
-    game = game_get_or_create(game_id=game_id)
+    game = game_get_or_create(game_id=game_id, actor=actor)
     user_ref = data.get("userId")
     if user_ref is None:
         if actor is None:
@@ -54,8 +74,7 @@ def character_create_in_game(*, game_id: int, data: dict, actor: User | None) ->
 @transaction.atomic
 def character_update(*, character_id: int, data: dict, actor: User | None) -> Character:
     """Patch a character's sheet; stats merge key by key; health follows characters.health."""
-    character = selectors.character_get(character_id=character_id, for_update=True)
-    ensure_may_change(owner_id=character.owner_id, actor=actor, what="This character")
+    character = _changeable_character(character_id=character_id, actor=actor, for_update=True)
     _apply_sheet(character, data)
     character.save()
     return character
@@ -63,8 +82,7 @@ def character_update(*, character_id: int, data: dict, actor: User | None) -> Ch
 
 @transaction.atomic
 def character_delete(*, character_id: int, actor: User | None) -> None:
-    character = selectors.character_get(character_id=character_id, for_update=True)
-    ensure_may_change(owner_id=character.owner_id, actor=actor, what="This character")
+    character = _changeable_character(character_id=character_id, actor=actor, for_update=True)
     character.delete()
 
 
@@ -121,7 +139,7 @@ def _persona_draft(*, data: dict, actor: User | None) -> Character:
 @transaction.atomic
 def _persona_insert(*, character: Character, game_id: int | None) -> Character:
     if game_id is not None:
-        character.game = game_get_or_create(game_id=game_id)
+        character.game = game_get_or_create(game_id=game_id, actor=character.owner)
     character.save()
     return character
 
@@ -156,9 +174,7 @@ def _apply_update(character: Character, data: dict) -> None:
 
 
 def _changeable(*, character_id: int, actor: User | None) -> Character:
-    character = selectors.character_get(character_id=character_id)
-    ensure_may_change(owner_id=character.owner_id, actor=actor, what="This character")
-    return character
+    return _changeable_character(character_id=character_id, actor=actor, for_update=False)
 
 
 @transaction.atomic
@@ -171,8 +187,7 @@ def _persona_write(
     opening_line: str | None,
 ) -> Character | None:
     """Apply the update to the locked row, unless it changed since it was read (then None)."""
-    character = selectors.character_get(character_id=character_id, for_update=True)
-    ensure_may_change(owner_id=character.owner_id, actor=actor, what="This character")
+    character = _changeable_character(character_id=character_id, actor=actor, for_update=True)
     if character.updated_at != read_at:
         return None
     _apply_update(character, data)

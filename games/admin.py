@@ -15,11 +15,12 @@ class GameTitleAdmin(admin.ModelAdmin):
 
 @admin.register(Game)
 class GameAdmin(admin.ModelAdmin):
-    list_display = ("id", "title", "genre", "difficulty", "game_title", "updated_at")
+    list_display = ("id", "title", "genre", "difficulty", "game_title", "owner", "updated_at")
     list_filter = ("genre", "difficulty")
-    search_fields = ("id", "title", "genre")
-    list_select_related = ("game_title",)
+    search_fields = ("id", "title", "genre", "owner__email")
+    list_select_related = ("game_title", "owner")
     autocomplete_fields = ("game_title",)
+    raw_id_fields = ("owner",)
     readonly_fields = ("last_sequence_number", "created_at", "updated_at")
 
 

@@ -13,7 +13,7 @@ from config.api.base import AsyncGameApiView, GameApiView
 from config.api.params import body_input, path_int_id
 from config.api.schema import GAME_ERRORS, GAME_ERRORS_WITH_CONFLICT, GameError
 from config.api.throttles import caller_ident
-from games import ai_services, selectors
+from games import access, ai_services, selectors
 from games.ai_serializers import (
     DialogueInput,
     DialogueOutput,
@@ -95,17 +95,28 @@ class ImageFileApi(GameApiView):
         summary="Serve a generated image (the image_url of history rows)",
     )
     def get(self, request, image_id: str):
-        image = selectors.game_image_get(image_id=path_int_id(image_id, "Image"))
+        image = selectors.game_image_get(
+            image_id=path_int_id(image_id, "Image"), actor=actor_or_none(request.user)
+        )
         response = HttpResponse(bytes(image.data), content_type=image.mime)
-        response["Cache-Control"] = "public, max-age=31536000, immutable"
+        # An image is immutable; while sessions are private to their owners, no shared
+        # cache may keep one for the next caller of the same URL.
+        scope = "private" if access.ownership_private() else "public"
+        response["Cache-Control"] = f"{scope}, max-age=31536000, immutable"
         return response
 
 
 class AiDiagnosticsApi(GameApiView):
     @extend_schema(
         tags=["game: ai"],
-        responses={200: OpenApiResponse(description="Provider and model per task")},
+        responses={200: OpenApiResponse(description="Provider and model per task"), **GAME_ERRORS},
         summary="Which AI provider serves each task (says when it is the offline one)",
+        description=(
+            "Open in the embedded demo; in the production shape (a database or Redis URL, or "
+            "HTTPS, set) staff only: anyone else gets 404, as if the route did not exist, "
+            "since it names the model servers' addresses and models."
+        ),
     )
     def get(self, request):
+        access.ensure_may_see_diagnostics(actor=actor_or_none(request.user))
         return Response(diagnostics())

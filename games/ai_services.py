@@ -95,6 +95,9 @@ async def dialogue(
 ) -> Message:
     """Answer the player from `history` and the session's context; store the exchange.
     `caller` (a user or an address) is counted against AI_TURN_RATE."""
+    await database_sync_to_async(selectors.session_check_before_turn)(
+        session_id=session_id, actor=actor
+    )
     hooks = GameMasterReply(session_id=session_id, actor=actor, history=history)
     return await _reply(hooks, caller)
 

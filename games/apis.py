@@ -2,6 +2,8 @@
 
 Views translate: parse with an Input serializer, call one service or selector, render with
 an Output serializer. Errors are raised, and GameApiView renders them as `{"error": ...}`.
+Every selector and service is given the caller; who may see or change what is decided in
+`games.access`, never here.
 """
 
 from __future__ import annotations
@@ -78,7 +80,9 @@ class SessionDetailApi(GameApiView):
         summary="Get a session",
     )
     def get(self, request, session_id: str):
-        session = selectors.session_get(session_id=session_id)
+        session = selectors.session_get_for(
+            session_id=session_id, actor=actor_or_none(request.user)
+        )
         return Response(SessionOutput(session).data)
 
 
@@ -95,9 +99,10 @@ class GameDetailApi(GameApiView):
         tags=["game: games"], request=GameUpdateInput, responses={200: GameOutput, **GAME_ERRORS}
     )
     def patch(self, request, game_id: str):
-        game = selectors.game_get(game_id=path_int_id(game_id, "Game"))
+        actor = actor_or_none(request.user)
+        game = selectors.game_get_writable(game_id=path_int_id(game_id, "Game"), actor=actor)
         data = body_input(GameUpdateInput, request)
-        game = services.game_update(game_id=game.pk, data=data)
+        game = services.game_update(game_id=game.pk, data=data, actor=actor)
         return Response(GameOutput(game).data)
 
 
@@ -120,7 +125,7 @@ class GameTitleListApi(GameApiView):
     )
     def post(self, request):
         data = body_input(GameTitleInput, request)
-        title = services.game_title_create(data=data)
+        title = services.game_title_create(data=data, actor=actor_or_none(request.user))
         return Response(GameTitleOutput(title).data, status=201)
 
 
@@ -136,15 +141,21 @@ class GameTitleDetailApi(GameApiView):
         responses={200: GameTitleOutput, **GAME_ERRORS},
     )
     def patch(self, request, title_id: str):
-        title = selectors.game_title_get(title_id=path_int_id(title_id, "Game title"))
+        actor = actor_or_none(request.user)
+        title = selectors.game_title_get_writable(
+            title_id=path_int_id(title_id, "Game title"), actor=actor
+        )
         data = body_input(GameTitleInput, request, partial=True)
-        title = services.game_title_update(title=title, data=data)
+        title = services.game_title_update(title=title, data=data, actor=actor)
         return Response(GameTitleOutput(title).data)
 
     @extend_schema(tags=["game: titles"], responses={200: OkOutput, **GAME_ERRORS})
     def delete(self, request, title_id: str):
-        title = selectors.game_title_get(title_id=path_int_id(title_id, "Game title"))
-        services.game_title_delete(title=title)
+        actor = actor_or_none(request.user)
+        title = selectors.game_title_get_writable(
+            title_id=path_int_id(title_id, "Game title"), actor=actor
+        )
+        services.game_title_delete(title=title, actor=actor)
         return Response(OkOutput(OK).data)
 
 
@@ -163,7 +174,9 @@ class GameTitleOfGameApi(GameApiView):
     def post(self, request, game_id: str):
         game_pk = path_int_id(game_id, "Game")
         data = body_input(GameTitleInput, request)
-        title = services.game_title_attach(game_id=game_pk, data=data)
+        title = services.game_title_attach(
+            game_id=game_pk, data=data, actor=actor_or_none(request.user)
+        )
         return Response(GameTitleOutput(title).data, status=201)
 
     @extend_schema(
@@ -172,9 +185,12 @@ class GameTitleOfGameApi(GameApiView):
         responses={200: GameTitleOutput, **GAME_ERRORS},
     )
     def patch(self, request, game_id: str):
-        title = selectors.game_title_of_game(game_id=path_int_id(game_id, "Game"))
+        actor = actor_or_none(request.user)
+        title = selectors.game_title_of_game_writable(
+            game_id=path_int_id(game_id, "Game"), actor=actor
+        )
         data = body_input(GameTitleInput, request, partial=True)
-        title = services.game_title_update(title=title, data=data)
+        title = services.game_title_update(title=title, data=data, actor=actor)
         return Response(GameTitleOutput(title).data)
 
     @extend_schema(
@@ -183,7 +199,9 @@ class GameTitleOfGameApi(GameApiView):
         summary="Remove the game's title (deleted unless another game shares it)",
     )
     def delete(self, request, game_id: str):
-        services.game_title_detach(game_id=path_int_id(game_id, "Game"))
+        services.game_title_detach(
+            game_id=path_int_id(game_id, "Game"), actor=actor_or_none(request.user)
+        )
         return Response(OkOutput(OK).data)
 
 
@@ -193,7 +211,8 @@ class GameTitleOfGameApi(GameApiView):
 class ProgressApi(GameApiView):
     @extend_schema(tags=["game: progress"], responses={200: ProgressOutput, **GAME_ERRORS})
     def get(self, request, session_id: str):
-        return Response(ProgressOutput(selectors.progress_get(session_id=session_id)).data)
+        progress = selectors.progress_get(session_id=session_id, actor=actor_or_none(request.user))
+        return Response(ProgressOutput(progress).data)
 
     @extend_schema(
         tags=["game: progress"],
@@ -202,11 +221,10 @@ class ProgressApi(GameApiView):
         summary="Update chapter, step, last message; checkpoints are upserted by key",
     )
     def patch(self, request, session_id: str):
-        selectors.session_get(session_id=session_id)
+        actor = actor_or_none(request.user)
+        selectors.session_get_for(session_id=session_id, actor=actor)
         data = body_input(ProgressUpdateInput, request)
-        progress = services.progress_update(
-            session_id=session_id, data=data, actor=actor_or_none(request.user)
-        )
+        progress = services.progress_update(session_id=session_id, data=data, actor=actor)
         return Response(ProgressOutput(progress).data)
 
 
@@ -218,13 +236,11 @@ class CheckpointCreateApi(GameApiView):
         summary="Add a checkpoint (a later one with the same key replaces it)",
     )
     def post(self, request, session_id: str):
-        selectors.session_get(session_id=session_id)
+        actor = actor_or_none(request.user)
+        selectors.session_get_for(session_id=session_id, actor=actor)
         data = body_input(CheckpointInput, request)
         checkpoint = services.checkpoint_add(
-            session_id=session_id,
-            key=data["key"],
-            value=data.get("value"),
-            actor=actor_or_none(request.user),
+            session_id=session_id, key=data["key"], value=data.get("value"), actor=actor
         )
         return Response(CheckpointOutput(checkpoint).data, status=201)
 
@@ -242,7 +258,9 @@ class MessageListCreateApi(GameApiView):
     def get(self, request):
         query = query_input(MessageListQuery, request)
         messages = selectors.message_list(
-            session_id=query["sessionId"], after_id=query.get("afterId")
+            session_id=query["sessionId"],
+            after_id=query.get("afterId"),
+            actor=actor_or_none(request.user),
         )
         return Response(MessageOutput(messages, many=True).data)
 
@@ -270,7 +288,13 @@ class HistoryApi(GameApiView):
         responses={200: HistoryOutput, **GAME_ERRORS},
         parameters=[OpenApiParameter("game_id", int, OpenApiParameter.PATH)],
         summary="Every message of every session of a game, by sequence_number",
+        description=(
+            "With GAME_REQUIRE_AUTH on, only the messages of the caller's own sessions (and "
+            "of sessions without an owner); empty when the caller has none in the game."
+        ),
     )
     def get(self, request, game_id: str):
-        messages = selectors.history_list(game_id=path_int_id(game_id, "Game"))
+        messages = selectors.history_list(
+            game_id=path_int_id(game_id, "Game"), actor=actor_or_none(request.user)
+        )
         return Response(HistoryOutput(messages).data)

@@ -29,7 +29,11 @@ class GameTitle(models.Model):
 
 
 class Game(models.Model):
-    """One game world; ids come from clients as numbers (or numeric strings)."""
+    """One game world; ids come from clients as numbers (or numeric strings).
+
+    Several players' sessions may share a game, and its text reaches each of their prompts,
+    so it is changed only by its owner, the user whose request first referenced it (see
+    games.access)."""
 
     id = models.BigIntegerField(primary_key=True)
     title = models.CharField(max_length=200, blank=True)
@@ -38,6 +42,14 @@ class Game(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     game_title = models.ForeignKey(
         GameTitle, null=True, blank=True, on_delete=models.SET_NULL, related_name="games"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="games",
+        help_text="The token holder whose request created it; only they (or staff) change it.",
     )
     # The last sequence_number handed out to a message of this game; bumped under a row lock.
     last_sequence_number = models.BigIntegerField(default=0, editable=False)

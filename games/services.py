@@ -1,4 +1,8 @@
-"""Writers of the game domain: the only code that changes games, sessions and the log."""
+"""Writers of the game domain: the only code that changes games, sessions and the log.
+
+Writers take the caller (`actor`) and check it through `games.access` (by way of the
+selectors), the one place the ownership rule lives.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.ownership import ensure_may_change
 from ai.types import ChatMessage, GeneratedImage
 from characters.models import Character
 from core.limits import content_size_check
-from games import events, prompts, selectors
+from games import access, events, prompts, selectors
 from games.errors import (
+    GameNotFound,
+    GameTitleNotFound,
     InvalidGameInput,
     MessageTooLarge,
     SessionEnded,
@@ -36,14 +41,15 @@ GAME_FIELDS = ("title", "genre", "difficulty", "metadata")
 TITLE_FIELDS = ("title", "description", "image", "genre", "scenario")
 
 
-def game_get_or_create(*, game_id: int) -> Game:
-    """Return the game, creating an empty one on first reference."""
-    game, _ = Game.objects.get_or_create(pk=game_id)
+def game_get_or_create(*, game_id: int, actor: User | None) -> Game:
+    """Return the game, creating an empty one on first reference; the caller who creates it
+    owns it."""
+    game, _ = Game.objects.get_or_create(pk=game_id, defaults={"owner": actor})
     return game
 
 
-def game_update(*, game_id: int, data: dict) -> Game:
-    game = selectors.game_get(game_id=game_id)
+def game_update(*, game_id: int, data: dict, actor: User | None) -> Game:
+    game = selectors.game_get_writable(game_id=game_id, actor=actor)
     for name in GAME_FIELDS:
         if name in data:
             setattr(game, name, data[name])
@@ -54,11 +60,15 @@ def game_update(*, game_id: int, data: dict) -> Game:
 # --- Game titles -----------------------------------------------------------------------------
 
 
-def game_title_create(*, data: dict) -> GameTitle:
+def game_title_create(*, data: dict, actor: User | None) -> GameTitle:
+    access.ensure_may_change_titles(actor=actor, not_found=GameTitleNotFound("Not found"))
     return GameTitle.objects.create(**{k: v for k, v in data.items() if k in TITLE_FIELDS})
 
 
-def game_title_update(*, title: GameTitle, data: dict) -> GameTitle:
+def game_title_update(*, title: GameTitle, data: dict, actor: User | None) -> GameTitle:
+    access.ensure_may_change_titles(
+        actor=actor, not_found=GameTitleNotFound(f"Game title {title.pk} not found")
+    )
     for name in TITLE_FIELDS:
         if name in data:
             setattr(title, name, data[name])
@@ -66,30 +76,46 @@ def game_title_update(*, title: GameTitle, data: dict) -> GameTitle:
     return title
 
 
-def game_title_delete(*, title: GameTitle) -> None:
+def game_title_delete(*, title: GameTitle, actor: User | None) -> None:
     """Delete a catalogue title; games that used it keep running without one."""
+    access.ensure_may_change_titles(
+        actor=actor, not_found=GameTitleNotFound(f"Game title {title.pk} not found")
+    )
     title.delete()
 
 
 @transaction.atomic
-def game_title_attach(*, game_id: int, data: dict) -> GameTitle:
-    """Create a title for a game (creating the game on first reference); 409 if it has one."""
-    game_get_or_create(game_id=game_id)
+def game_title_attach(*, game_id: int, data: dict, actor: User | None) -> GameTitle:
+    """Create a title for a game (creating the game on first reference); 409 if it has one.
+    The title is catalogue data and the link changes the game: both rules apply."""
+    access.ensure_may_change_titles(
+        actor=actor, not_found=GameNotFound(f"Game {game_id} not found")
+    )
+    game_get_or_create(game_id=game_id, actor=actor)
     game = Game.objects.select_for_update().get(pk=game_id)
+    access.ensure_may_change_game(
+        owner_id=game.owner_id, actor=actor, not_found=GameNotFound(f"Game {game_id} not found")
+    )
     if game.game_title_id is not None:
         raise TitleAlreadyLinked(
             f"Game {game_id} already has a title; change it with PATCH /api/games/{game_id}/title"
         )
-    title = game_title_create(data=data)
+    title = game_title_create(data=data, actor=actor)
     game.game_title = title
     game.save(update_fields=["game_title", "updated_at"])
     return title
 
 
 @transaction.atomic
-def game_title_detach(*, game_id: int) -> None:
+def game_title_detach(*, game_id: int, actor: User | None) -> None:
     """Remove a game's title: delete it unless other games share it, else only unlink."""
-    title = selectors.game_title_of_game(game_id=game_id)
+    access.ensure_may_change_titles(
+        actor=actor, not_found=GameNotFound(f"Game {game_id} not found")
+    )
+    game = selectors.game_get_writable(game_id=game_id, actor=actor)
+    title = game.game_title
+    if title is None:
+        raise GameTitleNotFound(f"Game {game_id} has no title")
     Game.objects.filter(pk=game_id).update(game_title=None, updated_at=timezone.now())
     if not title.games.exists():
         title.delete()
@@ -102,12 +128,17 @@ def game_title_detach(*, game_id: int) -> None:
 def session_start(
     *, game_id: int, user_ref: str | None, character_id: int, actor: User | None
 ) -> GameSession:
-    """Start a session with its progress row; the game is created on first reference."""
-    game = game_get_or_create(game_id=game_id)
-    character = Character.objects.filter(pk=character_id).first()
+    """Start a session with its progress row; the game is created on first reference (and
+    then owned by the caller). The character must be one the caller may change; another
+    user's is "not found" when ownership is private, as an unknown one."""
+    game = game_get_or_create(game_id=game_id, actor=actor)
+    character = Character.objects.filter(access.visible(actor), pk=character_id).first()
+    missing = InvalidGameInput(f"characterId: character {character_id} not found")
     if character is None:
-        raise InvalidGameInput(f"characterId: character {character_id} not found")
-    ensure_may_change(owner_id=character.owner_id, actor=actor, what="This character")
+        raise missing
+    access.ensure_may_change(
+        owner_id=character.owner_id, actor=actor, what="This character", not_found=missing
+    )
     if character.game_id is not None and character.game_id != game.pk:
         raise InvalidGameInput(
             f"characterId: character {character_id} belongs to game {character.game_id}"
@@ -126,8 +157,7 @@ def session_start(
 @transaction.atomic
 def session_end(*, session_id: str, actor: User | None) -> GameSession:
     """Mark a session ended; ending it again is a no-op, so clients may retry safely."""
-    session = selectors.session_get(session_id=session_id, for_update=True)
-    ensure_may_change(owner_id=session.owner_id, actor=actor, what="This session")
+    session = selectors.session_get_changeable(session_id=session_id, actor=actor, for_update=True)
     if not session.is_ended:
         session.status = SessionStatus.ENDED
         session.ended_at = timezone.now()
@@ -137,8 +167,7 @@ def session_end(*, session_id: str, actor: User | None) -> GameSession:
 
 def session_get_active_for_update(*, session_id: str, actor: User | None) -> GameSession:
     """Lock a session that may still take messages; must run inside a transaction."""
-    session = selectors.session_get(session_id=session_id, for_update=True)
-    ensure_may_change(owner_id=session.owner_id, actor=actor, what="This session")
+    session = selectors.session_get_changeable(session_id=session_id, actor=actor, for_update=True)
     if session.is_ended:
         raise SessionEnded(f"Session {session_id} has ended")
     return session
@@ -157,8 +186,7 @@ def _checkpoint_upsert(*, progress: Progress, key: str, value: object) -> Checkp
 @transaction.atomic
 def progress_update(*, session_id: str, data: dict, actor: User | None) -> Progress:
     """Change chapter, step, last message; upsert checkpoints by key."""
-    session = selectors.session_get(session_id=session_id, for_update=True)
-    ensure_may_change(owner_id=session.owner_id, actor=actor, what="This session")
+    session = selectors.session_get_changeable(session_id=session_id, actor=actor, for_update=True)
     progress = Progress.objects.get(session=session)
     fields = []
     for name in ("chapter", "step"):
@@ -179,13 +207,12 @@ def progress_update(*, session_id: str, data: dict, actor: User | None) -> Progr
     progress.save(update_fields=[*fields, "updated_at"])
     for item in data.get("checkpoints", []):
         _checkpoint_upsert(progress=progress, key=item["key"], value=item.get("value"))
-    return selectors.progress_get(session_id=session_id)
+    return selectors.progress_get(session_id=session_id, actor=actor)
 
 
 @transaction.atomic
 def checkpoint_add(*, session_id: str, key: str, value: object, actor: User | None) -> Checkpoint:
-    session = selectors.session_get(session_id=session_id, for_update=True)
-    ensure_may_change(owner_id=session.owner_id, actor=actor, what="This session")
+    session = selectors.session_get_changeable(session_id=session_id, actor=actor, for_update=True)
     progress = Progress.objects.get(session=session)
     checkpoint = _checkpoint_upsert(progress=progress, key=key, value=value)
     Progress.objects.filter(pk=progress.pk).update(updated_at=timezone.now())
@@ -328,7 +355,9 @@ def scenario_store(
         title=template_title
     )
     game = session.game
-    if game.game_title_id is None:
+    # Linking the title changes the game: only for a caller who may change it. A new
+    # catalogue title holds nothing but the name the player asked for.
+    if game.game_title_id is None and access.may_change_game(owner_id=game.owner_id, actor=actor):
         game.game_title = title
         game.save(update_fields=["game_title", "updated_at"])
     message = message_append(

@@ -17,12 +17,14 @@ import uuid
 import pytest
 from PIL import Image
 
+from accounts.services import tokens_for_user
 from games.models import Game, GameImage, GameSession, GameTitle, Message, SessionStatus
 from tests.factories import (
     CharacterFactory,
     GameFactory,
     GameSessionFactory,
     GameTitleFactory,
+    UserFactory,
     message_for,
 )
 from tests.helpers import game_error as assert_error
@@ -474,6 +476,10 @@ class TestCommonErrors:
 
 
 def test_diagnostics_say_the_provider_is_offline(client):
+    # Staff: in the production shape (a PostgreSQL run) only staff may read them
+    # (tests/contracts/test_game_ownership.py tests who may).
+    staff = UserFactory(is_staff=True)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_for_user(user=staff).access}")
     body = ok(client.get("/api/ai/diagnostics"))
     assert body["provider"] == "offline"
     assert isinstance(body["tasks"], dict) and body["tasks"]
