@@ -363,7 +363,7 @@ SSE_KEEP_ALIVE_SECONDS = float(os.environ.get("SSE_KEEP_ALIVE_SECONDS", 15))
 
 # --- Family G (game server) -----------------------------------------------------------------
 # Off for the embedded demo; production sets GAME_REQUIRE_AUTH=1 to demand a token on every
-# G route.
+# G route and make each user's sessions and characters private to them (games.access).
 GAME_REQUIRE_AUTH = env_bool("GAME_REQUIRE_AUTH", False)
 # The largest text a client may send as one message, in UTF-8 bytes (every family).
 MESSAGE_MAX_BYTES = 32 * 1024
