@@ -5,10 +5,29 @@ source's failure raised, and every reader task gone when the consumer ends."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from realtime.dispatch import Inbox, dispatch_from, frame_once
+
+TIMEOUT = 10
+
+
+async def until(condition, timeout: float = TIMEOUT) -> None:
+    """Wait until `condition()` holds, polling (never a sleep that guesses how long the loop
+    takes)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.001)
+
+
+async def let_everything_run(rounds: int = 100) -> None:
+    """Give every task that can go on many turns of the loop: here nothing waits on I/O or
+    time, so what could happen has happened after them, however slow the machine."""
+    for _ in range(rounds):
+        await asyncio.sleep(0)
 
 
 async def test_messages_are_dispatched_one_at_a_time_in_arrival_order():
@@ -28,15 +47,16 @@ async def test_messages_are_dispatched_one_at_a_time_in_arrival_order():
     inbox.put_nowait({"n": 0})
     await client.put({"n": 1})
     loop_task = asyncio.ensure_future(dispatch_from([client.get], dispatch, inbox))
-    await asyncio.sleep(0.01)
+    # Each message arrives once the one before it did: the client's, once its reader took
+    # it from the client (into the inbox, at once).
+    await until(client.empty)
     inbox.put_nowait({"n": 2})
-    await asyncio.sleep(0.01)
     for n in (3, 4):
         await client.put({"n": n})
-        await asyncio.sleep(0.01)
+        await until(client.empty)
     inbox.put_nowait({"n": 5})
     with pytest.raises(asyncio.CancelledError):
-        await asyncio.wait_for(loop_task, 5)
+        await asyncio.wait_for(loop_task, TIMEOUT)
     assert seen == [0, 1, 2, 3, 4, 5]
     assert running["most"] == 1
 
@@ -47,14 +67,17 @@ async def test_the_client_is_read_at_most_one_message_ahead():
     for n in range(10):
         client.put_nowait({"n": n})
     release = asyncio.Event()
+    handling = []
 
     async def dispatch(message):
+        handling.append(message["n"])
         await release.wait()
 
     loop_task = asyncio.ensure_future(dispatch_from([client.get], dispatch, inbox))
-    await asyncio.sleep(0.05)
-    # One message is being handled, one more was read and waits: eight are still unread.
-    assert client.qsize() == 8
+    await until(lambda: handling == [0] and client.qsize() == 8)
+    # One message is being handled, one more was read and waits: eight stay unread.
+    await let_everything_run()
+    assert handling == [0] and client.qsize() == 8
     loop_task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await loop_task
@@ -69,7 +92,7 @@ async def test_a_stuck_consumer_keeps_only_the_newest_layer_messages_and_every_c
     assert inbox.dropped == 2
     got = [(await inbox.get())[0] for _ in range(4)]
     assert got == [{"type": "websocket.receive"}, {"n": 2}, {"n": 3}, {"n": 4}]
-    await asyncio.wait_for(taken, 1)  # the client's putter went on once it was taken
+    await asyncio.wait_for(taken, TIMEOUT)  # the client's putter went on once it was taken
 
 
 async def test_a_failing_source_ends_the_loop_with_its_error_and_leaves_no_task():
@@ -81,7 +104,7 @@ async def test_a_failing_source_ends_the_loop_with_its_error_and_leaves_no_task(
 
     before = asyncio.all_tasks()
     with pytest.raises(ConnectionError, match="gone"):
-        await asyncio.wait_for(dispatch_from([broken], dispatch), 5)
+        await asyncio.wait_for(dispatch_from([broken], dispatch), TIMEOUT)
     assert asyncio.all_tasks() - before == set()
 
 

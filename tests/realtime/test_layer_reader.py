@@ -7,6 +7,8 @@ These run against the Redis that CI provides (REDIS_URL), each with a layer of i
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 import uuid
 
 import pytest
@@ -33,6 +35,25 @@ async def layer():
 
 async def receive(layer, channel):
     return await asyncio.wait_for(layer.receive(channel), TIMEOUT)
+
+
+async def until(condition, timeout: float = TIMEOUT) -> None:
+    """Wait until `condition()` holds, polling (never a sleep that guesses how long the
+    reader takes)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def ended(task: asyncio.Task) -> None:
+    """Wait for `task` (cancelled, here) to finish."""
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, TIMEOUT)
+
+
+def reader_running(layer) -> bool:
+    return layer._reader is not None and not layer._reader.done()
 
 
 async def test_a_group_message_reaches_every_local_channel_in_order(layer):
@@ -63,8 +84,8 @@ async def test_a_group_message_reaches_every_local_channel_in_order(layer):
 
 async def test_a_message_sent_before_the_consumer_waits_is_kept(layer):
     first, second = await layer.new_channel(), await layer.new_channel()
-    waiting = asyncio.ensure_future(layer.receive(first))  # the reader is running now
-    await asyncio.sleep(0.05)
+    waiting = asyncio.ensure_future(layer.receive(first))
+    await until(lambda: reader_running(layer))
     await layer.send(second, {"type": "early"})
     await layer.send(first, {"type": "wake"})
     assert (await asyncio.wait_for(waiting, TIMEOUT))["type"] == "wake"
@@ -75,23 +96,25 @@ async def test_a_message_sent_before_the_consumer_waits_is_kept(layer):
 async def test_the_reader_stops_with_the_last_consumer_and_forgets_its_channels(layer):
     channels = [await layer.new_channel() for _ in range(2)]
     waits = [asyncio.ensure_future(layer.receive(channel)) for channel in channels]
-    await asyncio.sleep(0.05)
+    await until(lambda: reader_running(layer))
     reader = layer._reader
-    assert reader is not None and not reader.done()
 
     waits[0].cancel()
-    await asyncio.sleep(0.05)
-    assert not reader.done()  # the other consumer still listens
+    await ended(waits[0])  # its consumer is gone: the layer has forgotten its channel
+    assert channels[0] not in layer._local
+    # The other consumer still listens: the reader was neither stopped nor told to stop.
+    assert layer._reader is reader and not reader.done() and not reader.cancelling()
     layer.forget_channel(channels[1])  # a consumer stopped by one of its own handlers
     waits[1].cancel()
-    await asyncio.sleep(0.05)
+    await ended(waits[1])
 
-    assert reader.done() and layer._reader is None
+    await until(reader.done)
+    assert reader.cancelled() and layer._reader is None
     assert layer._local == {}
     # A message for a channel whose consumer is gone is dropped and counted, not queued.
     fresh = await layer.new_channel()
     waiting = asyncio.ensure_future(layer.receive(fresh))
-    await asyncio.sleep(0.05)
+    await until(lambda: reader_running(layer))
     await layer.send(channels[0], {"type": "late"})
     await layer.send(fresh, {"type": "wake"})
     assert (await asyncio.wait_for(waiting, TIMEOUT))["type"] == "wake"
@@ -127,7 +150,7 @@ async def test_a_consumer_waits_on_one_future_not_a_lock_race(layer):
     channels = [await layer.new_channel() for _ in range(200)]
     before = len(asyncio.all_tasks())
     waits = [asyncio.ensure_future(layer.receive(channel)) for channel in channels]
-    await asyncio.sleep(0.05)
+    await until(lambda: reader_running(layer))  # every receive has started by then
     assert len(asyncio.all_tasks()) - before == len(waits) + 1
     for channel in channels:
         await layer.group_add("crowd", channel)
@@ -140,7 +163,8 @@ async def test_an_attached_inbox_gets_its_channels_messages_from_the_reader(laye
     channel = await layer.new_channel()
     waiting = asyncio.ensure_future(layer.receive(await layer.new_channel()))  # a reader runs
     await layer.send(channel, {"type": "before.attach"})
-    await asyncio.sleep(0.1)  # popped and queued for `channel` before its inbox is attached
+    # Popped and queued for `channel` before its inbox is attached.
+    await until(lambda: not layer._local[channel].empty())
     inbox = Inbox()
     layer.attach_channel(channel, inbox)
     await layer.group_add("room", channel)
@@ -153,14 +177,14 @@ async def test_an_attached_inbox_gets_its_channels_messages_from_the_reader(laye
         await layer.receive(channel)
     waiting.cancel()
     layer.forget_channel(channel)
-    await asyncio.sleep(0.05)
+    await ended(waiting)
     assert layer._reader is None and layer._local == {}
 
 
 async def test_a_message_that_cannot_be_read_is_skipped_not_fatal(layer, caplog):
     channel = await layer.new_channel()
     waiting = asyncio.ensure_future(layer.receive(channel))
-    await asyncio.sleep(0.05)
+    await until(lambda: reader_running(layer))
     # Bytes no serializer of this layer wrote, straight into the process's channel key.
     key = layer.prefix + layer.non_local_name(channel)
     await layer.connection(0).zadd(key, {b"not a message": 0})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from contextlib import asynccontextmanager
 
 import pytest
@@ -22,12 +23,14 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.core.cache import cache
 
 from accounts.services import tokens_for_user
 from chats.models import Chat, Message
 from config.asgi import application
+from core import ratelimit
 from projects.models import Collaborator, Project
-from realtime.connection_slots import ConnectionSlot
+from realtime.connection_slots import KEY, ConnectionSlot
 from tests.conftest import JsonClient
 from tests.factories import UserFactory
 from tests.live import asgi_live_server  # noqa: F401 (a fixture)
@@ -36,7 +39,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PATH = "/api/v1/websocket"
 TIMEOUT = 10
-QUIET = 0.3  # how long "nothing arrives" is watched for
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
 MESSAGE_KEYS = {"type", "sessionId", "messageId", "sender", "content", "attachments", "timestamp"}
 AI_KEYS = {
@@ -53,6 +55,15 @@ ERROR_KEYS = {"type", "code", "message"}
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+async def until(condition, timeout: float = TIMEOUT) -> None:
+    """Wait until the async `condition()` holds (a test that waits on something polls for it,
+    however slow the machine, rather than sleeping a guess)."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
 
 
 def bearer(token: str) -> list[tuple[bytes, bytes]]:
@@ -194,6 +205,14 @@ async def start_session(user, project: Project) -> dict:
 
 
 @pytest.fixture(autouse=True)
+def rate_clock(monkeypatch):
+    """The tier limit's windows (core.ratelimit) on a clock held at the test's start: the
+    frames of one test never straddle two windows, wherever the hour turns."""
+    held = time.time()
+    monkeypatch.setattr(ratelimit, "clock", lambda: held)
+
+
+@pytest.fixture(autouse=True)
 async def fresh_channel_layer():
     """Each test gets the channel layer a new server process would have (a Redis layer's
     receive state belongs to one event loop, and every test runs in a loop of its own)."""
@@ -306,7 +325,11 @@ async def test_a_chat_message_reaches_every_member_then_the_ai_response(owner, p
         line_a, reply_a = await expect_turn(mine, sid, owner, "More stunts")
         line_b, reply_b = await expect_turn(theirs, sid, owner, "More stunts")
         assert (line_a, reply_a) == (line_b, reply_b)
-        assert await elsewhere.receive_nothing(timeout=QUIET)  # it joined no session
+        # `elsewhere` joined no session: it got none of that. Were the turn's frames queued
+        # for it, they would come before its join's answer and before a later broadcast.
+        await join(elsewhere, sid)
+        await theirs.send_json_to({"type": "typing", "sessionId": sid, "isTyping": True})
+        assert (await receive(elsewhere))["type"] == "user-typing"
     stored = await database_sync_to_async(
         lambda: list(
             Message.objects.filter(chat__public_id=sid)
@@ -393,7 +416,9 @@ async def test_a_model_failure_is_told_to_the_sender_only(owner, project, fake_o
         assert_message_received(await receive(mine), sid, owner, "Go")
         await expect_error(mine, "AI_SERVICE_ERROR")
         assert_message_received(await receive(theirs), sid, owner, "Go")
-        assert await theirs.receive_nothing(timeout=QUIET)
+        # Nothing of the failure reaches the others: their next frame is a later broadcast.
+        await mine.send_json_to({"type": "typing", "sessionId": sid, "isTyping": True})
+        assert (await receive(theirs))["type"] == "user-typing"
 
 
 # --- typing --------------------------------------------------------------------------------------
@@ -413,7 +438,14 @@ async def test_typing_reaches_the_others_only(owner, project, session_id):
             "user": {"id": owner.public_id, "name": owner.name},
             "isTyping": True,
         }
-        assert await mine.receive_nothing(timeout=QUIET)
+        # Not to the typist: the first frame it gets is the other's typing, sent after.
+        await theirs.send_json_to({"type": "typing", "sessionId": session_id, "isTyping": False})
+        assert await receive(mine) == {
+            "type": "user-typing",
+            "sessionId": session_id,
+            "user": {"id": member.public_id, "name": member.name},
+            "isTyping": False,
+        }
         await mine.send_json_to({"type": "typing", "sessionId": session_id, "isTyping": "yes"})
         await expect_error(mine, "VALIDATION_ERROR")
 
@@ -467,7 +499,10 @@ async def test_a_choice_broadcasts_progress_then_the_ai_response(owner, project)
         await expect_error(theirs, "VALIDATION_ERROR")
         await theirs.send_json_to({"type": "choice-selected", "sessionId": sid})
         await expect_error(theirs, "VALIDATION_ERROR")
-        assert await mine.receive_nothing(timeout=QUIET)
+        # The refused choices reached no one else: the next frame `mine` gets is a later
+        # broadcast.
+        await theirs.send_json_to({"type": "typing", "sessionId": sid, "isTyping": True})
+        assert (await receive(mine))["type"] == "user-typing"
     await database_sync_to_async(project.refresh_from_db)()
     assert project.completed_steps == ["concept-development"]
 
@@ -499,18 +534,48 @@ async def test_bad_frames_get_error_frames_and_the_socket_stays_open(owner, sess
 # --- concurrent connections per tier -------------------------------------------------------------
 
 
+async def _try_open(user) -> WebsocketCommunicator | None:
+    """An open socket of `user`, or None when it was refused for too many connections.
+
+    The answer to a frame sent once connected tells which: an open socket answers it (an
+    error frame for an empty frame); a refused one said RATE_LIMITED first, and closes."""
+    communicator = WebsocketCommunicator(application, PATH, headers=bearer(await token_of(user)))
+    connected, _ = await communicator.connect(timeout=TIMEOUT)
+    assert connected
+    await communicator.send_json_to({})
+    frame = await receive(communicator)
+    if frame.get("code") == "RATE_LIMITED":
+        await communicator.disconnect(timeout=TIMEOUT)
+        return None
+    assert frame["code"] == "WEBSOCKET_ERROR", frame
+    return communicator
+
+
 async def _open(user, count: int) -> list[WebsocketCommunicator]:
     sockets = []
-    for _ in range(count):
-        communicator = WebsocketCommunicator(
-            application, PATH, headers=bearer(await token_of(user))
-        )
-        connected, _ = await communicator.connect(timeout=TIMEOUT)
-        assert connected
-        sockets.append(communicator)
-    for communicator in sockets:
-        assert await communicator.receive_nothing(timeout=0.05)  # open, not refused
+    try:
+        for _ in range(count):
+            communicator = await _try_open(user)
+            assert communicator is not None, "refused: too many connections"
+            sockets.append(communicator)
+    except BaseException:
+        await _close(sockets)
+        raise
     return sockets
+
+
+async def _open_when_free(user) -> WebsocketCommunicator:
+    """A socket of `user` once one of their slots comes free (polled)."""
+    opened = []
+
+    async def one_opens() -> bool:
+        communicator = await _try_open(user)
+        if communicator is not None:
+            opened.append(communicator)
+        return communicator is not None
+
+    await until(one_opens)
+    return opened[0]
 
 
 async def _close(sockets) -> None:
@@ -547,24 +612,49 @@ async def test_pro_and_enterprise_limits(settings):
 
 
 async def test_slots_of_a_crashed_process_expire(owner, settings):
-    """A process that died never freed its sockets' slots; they expire after their last
-    heartbeat, so the user is not locked out for ever."""
-    settings.MOVIE_WS_SLOT_SECONDS = 1
-    for index in range(5):
-        assert await ConnectionSlot(user_pk=owner.pk, tier="free", owner=f"dead-{index}").claim()
+    """A process that died never freed its sockets' slots; they expire a lifetime after their
+    last heartbeat, so the user is not locked out for ever."""
+
+    async def claim_all(process: str) -> list[ConnectionSlot]:
+        slots = [
+            ConnectionSlot(user_pk=owner.pk, tier="free", owner=f"{process}-{index}")
+            for index in range(5)
+        ]
+        for slot in slots:
+            assert await slot.claim()
+        return slots
+
+    # Slots still alive count, wherever their sockets were (a lifetime far longer than the
+    # refusal takes, however slow the machine).
+    settings.MOVIE_WS_SLOT_SECONDS = 60
+    alive = await claim_all("alive")
     _, code = await refusal(PATH, bearer(await token_of(owner)))
     assert code == 4429
-    await asyncio.sleep(1.5)
-    sockets = await _open(owner, 1)
-    await _close(sockets)
+    for slot in alive:
+        await slot.release()
+    # A process that dies with its five slots: no heartbeat refreshes them, and once their
+    # lifetime (a second here) is over, the user connects again.
+    settings.MOVIE_WS_SLOT_SECONDS = 1
+    await claim_all("dead")
+    await _close([await _open_when_free(owner)])
 
 
 async def test_a_live_socket_keeps_its_slot_with_heartbeats(owner, settings):
-    settings.MOVIE_WS_SLOT_SECONDS = 1
+    """A live socket's heartbeat keeps its slot taken, even past a lifetime in which the slot
+    lapsed (a stalled process): the user stays at their limit."""
+    settings.MOVIE_WS_SLOT_SECONDS = 9  # a heartbeat every 3 s
     settings.MOVIE_WS_MAX_CONNECTIONS = {"free": 1, "pro": 20, "enterprise": None}
     sockets = await _open(owner, 1)
     try:
-        await asyncio.sleep(1.6)  # past the slot's lifetime: only heartbeats kept it
+        key = KEY.format(user=owner.pk, slot=0)
+        holder = await cache.aget(key)
+        assert holder
+        await cache.adelete(key)  # the slot lapsed, as if its lifetime had run out
+
+        async def taken_again() -> bool:
+            return await cache.aget(key) == holder
+
+        await until(taken_again)  # by the socket's next heartbeat
         _, code = await refusal(PATH, bearer(await token_of(owner)))
         assert code == 4429
     finally:
@@ -589,8 +679,8 @@ async def test_connections_are_counted_across_server_processes(owner, asgi_live_
         frame, code = await refusal(PATH, bearer(await token_of(owner)))
         assert (frame["code"], code) == ("RATE_LIMITED", 4429)
         await remote.pop().close()
-        await asyncio.sleep(0.5)  # the other process frees the slot as the socket closes
-        local += await _open(owner, 1)
+        # The other process frees the slot as its socket closes: here, one opens again.
+        local.append(await _open_when_free(owner))
     finally:
         await _close(local)
         for ws in remote:
@@ -632,7 +722,6 @@ async def test_frames_the_rest_parser_refuses_are_error_frames_and_the_socket_st
 
 async def test_frames_count_against_the_users_tier_limit_like_rest(owner, settings):
     settings.MOVIE_RATE_LIMITS = {**settings.MOVIE_RATE_LIMITS, "free": 3}
-    settings.MOVIE_RATE_WINDOW = 86400  # a day: the burst never straddles two windows
     async with socket(owner) as ws:
         for _ in range(3):
             await ws.send_to(text_data="{}")
