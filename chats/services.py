@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import datetime, timedelta
+from importlib import import_module
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -209,3 +211,30 @@ def user_line_store(*, chat: Chat, client_id: str | None, content: str) -> Messa
         if existing is not None:
             return existing
     return message_save(chat, client_id, MessageRole.USER, content)
+
+
+ANONYMOUS_CLEAR_BATCH = 500
+
+
+def anonymous_identities_clear(*, now: datetime | None = None) -> int:
+    """Delete expired sessions, and the chats no anonymous identity can reach any more.
+
+    An anonymous identity is a database session that expires ASSISTANT_SESSION_AGE after it
+    was made, and each of its chats was made after it; so an anonymous chat older than that
+    age belongs to an identity that has expired, and no cookie can name it again. Returns the
+    number of chats deleted (their messages go with them).
+    """
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.ASSISTANT_SESSION_AGE)
+    deleted = 0
+    while True:  # in batches, so no transaction holds its locks long on a large backlog
+        batch = list(
+            Chat.objects.filter(owner__isnull=True, created_at__lt=cutoff)
+            .exclude(anon_id="")
+            .values_list("pk", flat=True)[:ANONYMOUS_CLEAR_BATCH]
+        )
+        if not batch:
+            return deleted
+        with transaction.atomic():
+            _, per_model = Chat.objects.filter(pk__in=batch).delete()
+        deleted += per_model.get(Chat._meta.label, 0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -41,12 +42,23 @@ def requeue_stale_tasks(*, older_than: float | None = None, backend_name: str = 
     return count
 
 
+def housekeeping() -> None:
+    """Periodic clean-up the worker runs beside its tasks: expired anonymous identities."""
+    from chats.services import anonymous_identities_clear
+
+    deleted = anonymous_identities_clear()
+    if deleted:
+        logger.info("Deleted %d anonymous chat(s) whose identity has expired", deleted)
+
+
 class RecoveringWorker(Worker):
     """db_worker's loop, with stale claims requeued at start and every RECOVER_EVERY_SECONDS
-    from a thread beside it (the loop itself has no idle hook)."""
+    from a thread beside it (the loop itself has no idle hook); the same thread runs
+    `housekeeping` at start and every HOUSEKEEPING_EVERY_SECONDS."""
 
     def run(self) -> None:
         self._recover()
+        self._housekeeping()
         stop = threading.Event()
         thread = threading.Thread(target=self._recover_until, args=(stop,), daemon=True)
         thread.start()
@@ -56,10 +68,20 @@ class RecoveringWorker(Worker):
             stop.set()
 
     def _recover_until(self, stop: threading.Event) -> None:
+        last_housekeeping = time.monotonic()
         while not stop.wait(RECOVER_EVERY_SECONDS):
             self._recover()
+            if time.monotonic() - last_housekeeping >= settings.HOUSEKEEPING_EVERY_SECONDS:
+                last_housekeeping = time.monotonic()
+                self._housekeeping()
             # This thread's own connection: closed after each round, never left idle.
             connection.close()
+
+    def _housekeeping(self) -> None:
+        try:
+            housekeeping()
+        except Exception:
+            logger.exception("Housekeeping failed")
 
     def _recover(self) -> None:
         try:
