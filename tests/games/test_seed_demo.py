@@ -4,11 +4,18 @@ it finds its own rows by keys user data cannot take, never by a name players may
 from __future__ import annotations
 
 from io import StringIO
+from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
+from accounts.models import User
 from characters.models import Character
+from games.management.commands.seed_demo import (
+    DEMO_ADMIN_EMAIL,
+    DEMO_ADMIN_PASSWORD,
+    DEMO_PLAYER_EMAIL,
+)
 from games.models import Game, GameSession, GameTitle
 from tests.factories import GameTitleFactory
 
@@ -62,3 +69,38 @@ def test_a_deleted_demo_character_is_made_again(client):
     session.refresh_from_db()
     assert session.character is not None and session.character.name == "Wren"
     assert GameSession.objects.filter(game_id=1).count() == 1
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
+def test_a_loopback_server_gets_the_demo_accounts(host):
+    out = StringIO()
+    call_command("seed_demo", "--force", "--bind", host, stdout=out)
+    assert User.objects.get(email=DEMO_ADMIN_EMAIL).is_superuser
+    assert User.objects.filter(email=DEMO_PLAYER_EMAIL).exists()
+    assert f"admin {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}" in out.getvalue()
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "example.org"])
+def test_a_server_other_machines_reach_gets_no_account_with_a_published_password(host):
+    out = StringIO()
+    call_command("seed_demo", "--force", "--bind", host, stdout=out)
+    assert not User.objects.exists()
+    assert Game.objects.filter(pk=1).exists()  # the rest of the demo is there
+    assert "no demo accounts" in out.getvalue()
+    assert DEMO_ADMIN_PASSWORD not in out.getvalue()
+
+
+def test_a_published_password_left_from_a_local_run_stops_a_public_start():
+    call_command("seed_demo", "--force", stdout=StringIO())
+    with pytest.raises(CommandError, match=r"changepassword admin@example\.com"):
+        call_command("seed_demo", "--force", "--bind", "0.0.0.0", stdout=StringIO())
+    for email in (DEMO_ADMIN_EMAIL, DEMO_PLAYER_EMAIL):
+        user = User.objects.get(email=email)
+        user.set_password("a-password-nobody-published")
+        user.save()
+    call_command("seed_demo", "--force", "--bind", "0.0.0.0", stdout=StringIO())
+
+
+def test_make_run_tells_the_seed_where_it_will_listen():
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert "manage.py seed_demo --bind $(HOST)" in makefile

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 
 from django.conf import settings
@@ -49,6 +50,33 @@ DEMO_GAME_ID = 1
 DEMO_SESSION_ID = uuid.UUID("00000000-0000-0000-0000-00000000de30")
 
 
+def is_loopback(host: str) -> bool:
+    """Whether a server bound to `host` is reachable from this machine only."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name or an address of another interface
+
+
+def published_accounts_refuse(bind: str) -> None:
+    """Stop when an account still has the password this file publishes."""
+    for email, password in (
+        (DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD),
+        (DEMO_PLAYER_EMAIL, DEMO_PLAYER_PASSWORD),
+    ):
+        user = User.objects.filter(email=email).first()
+        if user is not None and user.check_password(password):
+            raise CommandError(
+                f"The server would listen on {bind}, reachable from other machines, and "
+                f"{email} still has its published demo password. Change it "
+                f"(manage.py changepassword {email}), delete the account, or serve on "
+                "127.0.0.1."
+            )
+
+
 class Command(BaseCommand):
     help = "Create demo users, game titles, a game with a character and a session (idempotent)."
 
@@ -58,6 +86,15 @@ class Command(BaseCommand):
             action="store_true",
             help="Seed even outside the embedded mode (creates users with known passwords).",
         )
+        parser.add_argument(
+            "--bind",
+            default="127.0.0.1",
+            help=(
+                "The address the server will listen on (make run passes HOST). Unless it is a "
+                "loopback address, no account with a published password is made, and a demo "
+                "account that still has one stops the start."
+            ),
+        )
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -66,10 +103,18 @@ class Command(BaseCommand):
                 "seed_demo creates accounts with published passwords; it runs only in the "
                 "embedded mode (no DATABASE_URL/REDIS_URL) unless --force is given."
             )
-        if not User.objects.filter(email=DEMO_ADMIN_EMAIL).exists():
-            User.objects.create_superuser(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, name="Demo Admin")
-        if not User.objects.filter(email=DEMO_PLAYER_EMAIL).exists():
-            User.objects.create_user(DEMO_PLAYER_EMAIL, DEMO_PLAYER_PASSWORD, name="Demo Player")
+        local = is_loopback(options["bind"])
+        if local:
+            if not User.objects.filter(email=DEMO_ADMIN_EMAIL).exists():
+                User.objects.create_superuser(
+                    DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, name="Demo Admin"
+                )
+            if not User.objects.filter(email=DEMO_PLAYER_EMAIL).exists():
+                User.objects.create_user(
+                    DEMO_PLAYER_EMAIL, DEMO_PLAYER_PASSWORD, name="Demo Player"
+                )
+        else:
+            published_accounts_refuse(options["bind"])
         titles = [self._title(data) for data in TITLES]
         game, _ = Game.objects.get_or_create(
             pk=DEMO_GAME_ID,
@@ -92,9 +137,15 @@ class Command(BaseCommand):
             session.character = self._character(game)
             session.save(update_fields=["character"])
         character = session.character
+        accounts = (
+            f"admin {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD} (local use only)"
+            if local
+            else f"no demo accounts, since {options['bind']} is not a loopback address "
+            "(make one with manage.py createsuperuser)"
+        )
         self.stdout.write(
             f"Demo data ready: game {game.pk}, character {character.pk}, session {session.pk}; "
-            f"admin {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD} (local use only)"
+            f"{accounts}"
         )
 
     @staticmethod
