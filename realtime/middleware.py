@@ -1,6 +1,8 @@
 """Put the caller on the socket's scope: a Bearer JWT from the Authorization header, or from
 `?token=` where a browser cannot set headers. A token that is present but invalid is recorded
-as `scope["auth_error"]`, so the consumer can close with its documented code."""
+as `scope["auth_error"]`, so the consumer can close with its documented code. A valid token
+and its claims are `scope["token"]` and `scope["token_claims"]`, so the consumer can check its
+right again while the socket lives (realtime/consumers/rights.py)."""
 
 from __future__ import annotations
 
@@ -26,9 +28,11 @@ def _token_from_scope(scope) -> str | None:
 
 @database_sync_to_async
 def _user_for(raw_token: str):
+    """The token's user and its claims (the REST rules: signature, expiry, an active user,
+    a password unchanged since the token was issued)."""
     auth = BearerJWTAuthentication()
     validated = auth.get_validated_token(raw_token)
-    return auth.get_user(validated)
+    return auth.get_user(validated), dict(validated.payload)
 
 
 class JWTScopeMiddleware(BaseMiddleware):
@@ -36,10 +40,13 @@ class JWTScopeMiddleware(BaseMiddleware):
         scope = dict(scope)
         scope["user"] = None
         scope["auth_error"] = None
+        scope["token"] = None
+        scope["token_claims"] = None
         raw = _token_from_scope(scope)
         if raw:
             try:
-                scope["user"] = await _user_for(raw)
+                scope["user"], scope["token_claims"] = await _user_for(raw)
+                scope["token"] = raw
             except (InvalidToken, TokenError, AuthenticationFailed) as exc:
                 scope["auth_error"] = str(getattr(exc, "detail", exc))
         return await super().__call__(scope, receive, send)

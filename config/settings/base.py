@@ -502,6 +502,13 @@ AI_TURNS_PER_CONVERSATION = int(os.environ.get("AI_TURNS_PER_CONVERSATION", 2))
 
 # --- Realtime --------------------------------------------------------------------------------
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS", ["*"])
+# Seconds between an open token socket's checks that its right still stands (the account, the
+# password, the project membership or session ownership: one query per socket and check); a
+# socket also checks when its token expires. Never longer than an access token lives.
+WS_RIGHTS_RECHECK_SECONDS = min(
+    float(os.environ.get("WS_RIGHTS_RECHECK_SECONDS", 60)),
+    SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds(),
+)
 
 # --- Workflow chat and movie socket (family M) ------------------------------------------------
 # Concurrent /api/v1/websocket connections per user and tier (None: unlimited), counted across

@@ -5,6 +5,10 @@ Close codes, sent after the handshake so browsers can read them:
 - 4403: the session belongs to another user;
 - 4404: unknown session (or no sessionId);
 - 4409: the session has ended.
+A socket opened with a token keeps checking its right (realtime/consumers/rights.py) and is
+closed, with the reason, when it is gone: 4401 when the token expired, the account was deleted
+or disabled or the password changed; 4403 when the session now belongs to someone else; 4404
+when the session was deleted. Anonymous sockets are not watched.
 Every frame the server sends is JSON with a `kind`. Frames from a client that connected with
 `stream=1` also include `chat_delta` frames while the game master's reply is generated.
 """
@@ -20,8 +24,10 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db.models import Exists, Subquery
 from rest_framework.exceptions import ValidationError
 
+from accounts.models import User
 from accounts.ownership import actor_or_none
 from config.api.errors import normalise
 from config.api.parsers import JsonInputError, json_parse
@@ -29,8 +35,16 @@ from core.errors import DomainError
 from core.ratelimit import Rate, hit
 from games import ai_services, selectors
 from games.ai_serializers import ImageInput
+from games.models import GameSession
 from games.serializers import MessageCreateInput
 from realtime import publish
+from realtime.consumers.rights import (
+    CLOSE_ACCESS_GONE,
+    RightGone,
+    RightsWatchMixin,
+    account_right,
+    token_right,
+)
 from realtime.dispatch import HopFreeDispatchMixin, frame_once
 from realtime.groups import group_leave
 
@@ -40,7 +54,8 @@ CLOSE_BAD_TOKEN = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNKNOWN_SESSION = 4404
 CLOSE_SESSION_ENDED = 4409
-# Seconds between the attempts to leave a group on disconnect.
+SESSION_GONE = RightGone(CLOSE_UNKNOWN_SESSION, "The session was deleted")
+NOT_OWNER = RightGone(CLOSE_ACCESS_GONE, "The session belongs to another user now")
 # The frame fields each action takes, checked by the REST route's serializer.
 FIELDS_LINE = ("role", "content")
 FIELDS_IMAGE = ("prompt", "size", "mime")
@@ -56,7 +71,33 @@ def _session_state(session_id: str):
     return str(session.pk), session.is_ended, session.owner_id
 
 
-class GameConsumer(HopFreeDispatchMixin, AsyncWebsocketConsumer):
+def game_socket_right(*, user, token: str, claims: dict, session_id: str) -> RightGone | None:
+    """Whether a token socket of `user` may still follow the game session: its token and
+    account stand (realtime.consumers.rights) and the session, if owned, is still the user's.
+    One query."""
+    gone = token_right(token)
+    if gone is not None:
+        return gone
+    session = GameSession.objects.filter(pk=session_id)
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            session_there=Exists(session),
+            session_owner=Subquery(session.values("owner_id")[:1]),
+        )
+        .first()
+    )
+    gone = account_right(row, claims)
+    if gone is not None:
+        return gone
+    if not row.session_there:
+        return SESSION_GONE
+    if row.session_owner is not None and row.session_owner != user.pk:
+        return NOT_OWNER
+    return None
+
+
+class GameConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsumer):
     # Every handler here either only renders a frame or reaches the database through
     # database_sync_to_async: no hop through the sync thread per event (realtime/dispatch.py).
     hop_free_events = frozenset(
@@ -96,6 +137,9 @@ class GameConsumer(HopFreeDispatchMixin, AsyncWebsocketConsumer):
                 publish.game_stream_group(self.session_id), self.channel_name
             )
         await self.accept()
+        # A token's right can go while the socket lives; an anonymous socket has none to lose.
+        if self.user is not None:
+            self.rights_watch(self.scope.get("token"), self.scope.get("token_claims"))
 
     async def _refusal(self) -> int | None:
         """The close code this connection gets, or None when it may join the session."""
@@ -114,6 +158,7 @@ class GameConsumer(HopFreeDispatchMixin, AsyncWebsocketConsumer):
         return None
 
     async def disconnect(self, code):
+        await self.rights_unwatch()
         if self.group:
             await self._leave(self.group)
         if self.group and self.stream:
@@ -123,10 +168,25 @@ class GameConsumer(HopFreeDispatchMixin, AsyncWebsocketConsumer):
     async def _leave(self, group: str) -> None:
         await group_leave(self.channel_layer, group, self.channel_name)
 
+    # --- the socket's right (realtime/consumers/rights.py) ---------------------------------
+
+    async def rights_check(self) -> RightGone | None:
+        return await database_sync_to_async(game_socket_right)(
+            user=self.user, token=self.token, claims=self.token_claims, session_id=self.session_id
+        )
+
+    async def rights_leave(self) -> None:
+        # The close went out first; disconnect leaves again, harmlessly, when the client
+        # answers it.
+        if self.group:
+            await self._leave(self.group)
+        if self.group and self.stream:
+            await self._leave(publish.game_stream_group(self.session_id))
+
     # --- client to server ------------------------------------------------------------------
 
     async def receive(self, text_data=None, bytes_data=None):
-        if self.group is None:
+        if self.group is None or not await self.rights_hold():
             return
         rate = Rate.parse(settings.THROTTLE_RATES.get("game"))
         if rate is not None:

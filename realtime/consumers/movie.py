@@ -8,6 +8,14 @@ then the close code:
 - 4429 `RATE_LIMITED`: the user already has as many sockets open as their tier allows
   (free 5, pro 20, enterprise unlimited), counted across server processes.
 
+An open socket keeps checking its right (realtime/consumers/rights.py): on a timer, on each
+`join-session`, and for the token's expiry on every frame. When it is gone the socket gets an
+error frame, then the close code:
+- 4401 `AUTH_REQUIRED`: the token expired or is refused as REST would refuse it, the account
+  was deleted or disabled, or the password changed since the token was issued;
+- 4403 `ACCESS_DENIED`: the user is no longer a member of the project of a session the socket
+  joined (a join the user was never entitled to is only refused with an error frame).
+
 Client frames are JSON objects with a `type`: `join-session`, `leave-session`,
 `chat-message`, `typing`, `choice-selected`. A socket follows the sessions it joined (only
 members of the session's project may join; viewers may join and read, not write). A problem
@@ -29,16 +37,26 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db.models import F, Func, IntegerField, Subquery
 
+from accounts.models import User
 from accounts.ownership import actor_or_none
 from chats import workflow_selectors, workflow_services
+from chats.models import Chat
 from config.api.parsers import JsonInputError, json_parse
 from config.api.throttles import movie_rate_limit
 from core.errors import DomainError, ErrorCode
 from core.ratelimit import Rate, hit
-from projects.selectors import project_role
+from projects.selectors import project_role, projects_readable_by
 from realtime import publish
 from realtime.connection_slots import ConnectionSlot
+from realtime.consumers.rights import (
+    CLOSE_ACCESS_GONE,
+    RightGone,
+    RightsWatchMixin,
+    account_right,
+    token_right,
+)
 from realtime.dispatch import HopFreeDispatchMixin
 from realtime.groups import group_leave
 
@@ -46,12 +64,41 @@ logger = logging.getLogger(__name__)
 
 CLOSE_BAD_TOKEN = 4401
 CLOSE_TOO_MANY_CONNECTIONS = 4429
-# Seconds between the attempts to leave a group on disconnect.
+REMOVED = RightGone(CLOSE_ACCESS_GONE, "You are no longer a member of this session's project")
+
+
+def movie_socket_right(*, user, token: str, claims: dict, session_ids) -> RightGone | None:
+    """Whether a socket of `user` may still hear the sessions it joined: its token and account
+    stand (realtime.consumers.rights) and the user still may read every one of them (the
+    projects' membership rule, projects.selectors). One query."""
+    gone = token_right(token)
+    if gone is not None:
+        return gone
+    rows = User.objects.filter(pk=user.pk)
+    if session_ids:
+        readable = (
+            Chat.sessions.filter(
+                public_id__in=list(session_ids), project__in=projects_readable_by(user)
+            )
+            .order_by()
+            .annotate(count=Func(F("pk"), function="COUNT", output_field=IntegerField()))
+            .values("count")
+        )
+        rows = rows.annotate(readable=Subquery(readable))
+    row = rows.first()
+    gone = account_right(row, claims)
+    if gone is None and session_ids and row.readable < len(session_ids):
+        gone = REMOVED
+    return gone
 
 
 @database_sync_to_async
-def _session_join(user, session_id) -> dict:
-    """The session's facts for a socket that may read it (raises the REST errors)."""
+def _session_join(user, token: str, claims: dict, joined, session_id) -> dict | RightGone:
+    """The session's facts for a socket that may read it (raises the REST errors), or how
+    the socket lost its right (checked again on every join)."""
+    gone = movie_socket_right(user=user, token=token, claims=claims, session_ids=joined)
+    if gone is not None:
+        return gone
     session = workflow_selectors.session_get_for(user, session_id)
     return {
         "sessionId": session.public_id,
@@ -62,7 +109,7 @@ def _session_join(user, session_id) -> dict:
     }
 
 
-class MovieConsumer(HopFreeDispatchMixin, AsyncWebsocketConsumer):
+class MovieConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsumer):
     # Broadcast events only render a frame: no hop through the sync thread per socket and
     # event (realtime/dispatch.py).
     hop_free_events = frozenset({"message.stored", "progress.updated", "user.typing"})
@@ -92,6 +139,7 @@ class MovieConsumer(HopFreeDispatchMixin, AsyncWebsocketConsumer):
         if slot.limit is not None:
             self.heartbeat = asyncio.create_task(self._keep_slot())
         await self.accept()
+        self.rights_watch(self.scope.get("token"), self.scope.get("token_claims"))
 
     async def _refuse(self, code: int, error: ErrorCode, message: str) -> None:
         """Accept, say why, close: a browser reads the code only of an accepted socket."""
@@ -108,6 +156,7 @@ class MovieConsumer(HopFreeDispatchMixin, AsyncWebsocketConsumer):
                 logger.exception("Refreshing a socket's connection slot failed")
 
     async def disconnect(self, code):
+        await self.rights_unwatch()
         if self.heartbeat is not None:
             self.heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -123,10 +172,32 @@ class MovieConsumer(HopFreeDispatchMixin, AsyncWebsocketConsumer):
     async def _leave(self, group: str) -> None:
         await group_leave(self.channel_layer, group, self.channel_name)
 
+    # --- the socket's right (realtime/consumers/rights.py) ---------------------------------
+
+    async def rights_check(self) -> RightGone | None:
+        return await database_sync_to_async(movie_socket_right)(
+            user=self.user,
+            token=self.token,
+            claims=self.token_claims,
+            session_ids=list(self.sessions),
+        )
+
+    def rights_farewell(self, gone: RightGone) -> str:
+        code = (
+            ErrorCode.ACCESS_DENIED if gone.code == CLOSE_ACCESS_GONE else ErrorCode.AUTH_REQUIRED
+        )
+        return json.dumps({"type": "error", "code": str(code), "message": gone.message})
+
+    async def rights_leave(self) -> None:
+        # The close went out first; disconnect leaves again, harmlessly, when the client
+        # answers it.
+        for session_id in list(self.sessions):
+            await self._leave(publish.project_session_group(session_id))
+
     # --- client to server ------------------------------------------------------------------
 
     async def receive(self, text_data=None, bytes_data=None):
-        if self.user is None or self.slot is None:
+        if self.user is None or self.slot is None or not await self.rights_hold():
             return
         # Every frame counts against the user's tier limit, the same counter as M's REST.
         tier = getattr(self.user, "tier", "free") or "free"
@@ -197,10 +268,17 @@ class MovieConsumer(HopFreeDispatchMixin, AsyncWebsocketConsumer):
             await self.error(ErrorCode.VALIDATION_ERROR, "sessionId: This field is required")
             return
         try:
-            facts = await _session_join(self.user, session_id)
+            facts = await _session_join(
+                self.user, self.token, self.token_claims, list(self.sessions), session_id
+            )
         except DomainError as exc:
             await self.error(exc.code, exc.message)
             return
+        if isinstance(facts, RightGone):
+            await self.rights_revoke(facts)
+            return
+        if self.right_gone is not None:
+            return  # the watch closed the socket meanwhile
         session_id = facts["sessionId"]
         await self.channel_layer.group_add(
             publish.project_session_group(session_id), self.channel_name
