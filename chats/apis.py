@@ -14,7 +14,12 @@ import weakref
 from asgiref.sync import sync_to_async
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
@@ -282,14 +287,19 @@ class ChatMessagesApi(AsyncAssistantApiView):
         parameters=[CHAT_ID],
         request=ChatMessageInput,
         responses={
-            200: ChatMessageOutput,
+            200: PolymorphicProxySerializer(
+                component_name="SavedMessageOrCharacterTurn",
+                serializers=[ChatMessageOutput, CharacterTurnOutput],
+                resource_type_field_name=None,
+            ),
             207: CharacterTurnPartialOutput,
             **CHAT_ERRORS,
         },
         summary="Save a message; saving a client id again updates it",
         description=(
             "A `user` message without an id in a character chat runs the character's turn "
-            "and answers `{message, ai_response, state_snapshot}` (schema: CharacterTurn), "
+            "and answers `{message, ai_response, state_snapshot}` (schema: CharacterTurn); "
+            "any other message is saved and answered as it is stored (ChatMessage); "
             "or 207 with `state_error` when only the state extraction failed."
         ),
     )

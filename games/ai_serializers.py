@@ -39,9 +39,9 @@ class DialogueOutput(serializers.Serializer):
     """Built from the stored reply (a game Message)."""
 
     aiResponse = serializers.CharField(source="content")
-    audioUrl = serializers.CharField(
-        required=False, read_only=True, help_text="Not produced by this server"
-    )
+    # Not read-only: the schema would then list it as always present. Never sent: no stored
+    # reply has it, so the field is skipped.
+    audioUrl = serializers.CharField(required=False, help_text="Not produced by this server")
 
 
 class ImageInput(serializers.Serializer):

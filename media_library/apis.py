@@ -52,6 +52,7 @@ _UPLOAD_ERRORS = {
 _LINK_ERRORS = {
     403: OpenApiResponse(MovieError, description="Wrong or expired signature"),
     404: OpenApiResponse(MovieError, description="The file no longer exists"),
+    429: OpenApiResponse(MovieError, description="RATE_LIMITED: the caller's hourly limit"),
 }
 
 
