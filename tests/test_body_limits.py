@@ -16,7 +16,7 @@ import socket
 import time
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings as django_settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from PIL import Image
@@ -145,9 +145,17 @@ def multipart_chunks(file_size: int, *, project_id: str = "project-x") -> tuple[
 MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
 
 
-async def bearer(user) -> list[tuple[bytes, bytes]]:
-    tokens = await sync_to_async(tokens_for_user)(user=user)
-    return [(b"authorization", f"Bearer {tokens.access}".encode())]
+@pytest.fixture
+def auth(user) -> list[tuple[bytes, bytes]]:
+    """The Authorization header of a free user (made here: issuing a token writes)."""
+    return [(b"authorization", f"Bearer {tokens_for_user(user=user).access}".encode())]
+
+
+@pytest.fixture
+def pro_auth(user, auth) -> list[tuple[bytes, bytes]]:
+    user.tier = "pro"
+    user.save(update_fields=["tier"])
+    return auth
 
 
 def assert_family_413(sent: Sent, family: str, code: str = "PAYLOAD_TOO_LARGE") -> str:
@@ -211,8 +219,8 @@ async def test_a_chunked_body_at_the_limit_is_read_whole():
     assert sent.pulled == len(chunks)
 
 
-async def test_the_movie_refusal_counts_against_the_tokens_user(user):
-    sent = await call("/api/v1/projects", json_chunks(), headers=await bearer(user))
+async def test_the_movie_refusal_counts_against_the_tokens_user(auth):
+    sent = await call("/api/v1/projects", json_chunks(), headers=auth)
     assert_family_413(sent, "M")
     assert sent.headers["x-ratelimit-tier"] == "free"
     assert (
@@ -220,12 +228,10 @@ async def test_the_movie_refusal_counts_against_the_tokens_user(user):
     )
 
 
-async def test_multipart_to_a_json_route_has_the_json_limit(user):
+async def test_multipart_to_a_json_route_has_the_json_limit(auth):
     """Only upload routes take bodies past the JSON limit, whatever the Content-Type says."""
     chunks, size = multipart_chunks(4000)
-    sent = await call(
-        "/api/v1/projects", chunks, content_type=MULTIPART, headers=await bearer(user)
-    )
+    sent = await call("/api/v1/projects", chunks, content_type=MULTIPART, headers=auth)
     assert_family_413(sent, "M")
     assert sent.pulled == PULLED_AT_LIMIT
     sent = await call(
@@ -233,7 +239,7 @@ async def test_multipart_to_a_json_route_has_the_json_limit(user):
         chunks,
         content_type=MULTIPART,
         declared=size,
-        headers=await bearer(user),
+        headers=auth,
     )
     assert_family_413(sent, "M")
     assert sent.pulled == 0
@@ -251,13 +257,11 @@ async def test_outside_the_api_a_body_is_limited_too():
 # --- uploads: the caller's tier limit times the files the route takes --------------------------
 
 
-async def test_a_media_upload_stops_at_the_tiers_bound(user):
+async def test_a_media_upload_stops_at_the_tiers_bound(auth):
     bound = FREE_FILE * MAX_FILES + LIMIT
     chunks, size = multipart_chunks(bound)  # past the bound with the multipart framing
     assert size > bound
-    sent = await call(
-        "/api/v1/media/upload", chunks, content_type=MULTIPART, headers=await bearer(user)
-    )
+    sent = await call("/api/v1/media/upload", chunks, content_type=MULTIPART, headers=auth)
     message = assert_family_413(sent, "M", "FILE_TOO_LARGE")
     assert "free" in message and str(FREE_FILE) in message and str(bound) in message
     assert sent.pulled == bound // CHUNK + 1
@@ -266,23 +270,21 @@ async def test_a_media_upload_stops_at_the_tiers_bound(user):
         chunks,
         content_type=MULTIPART,
         declared=size,
-        headers=await bearer(user),
+        headers=auth,
     )
     assert_family_413(sent, "M", "FILE_TOO_LARGE")
     assert sent.pulled == 0
-    assert not await Media.objects.aexists()
+    assert not await database_sync_to_async(Media.objects.exists)()
 
 
-async def test_a_pro_caller_may_send_more(user):
-    user.tier = "pro"
-    await user.asave(update_fields=["tier"])
+async def test_a_pro_caller_may_send_more(pro_auth):
     chunks, size = multipart_chunks(FREE_FILE * MAX_FILES + LIMIT)
     sent = await call(
         "/api/v1/media/upload",
         chunks,
         content_type=MULTIPART,
         declared=size,  # Django parses a multipart body only with its length
-        headers=await bearer(user),
+        headers=pro_auth,
     )
     # Read whole and judged by the view: the project does not exist.
     movie = sent.json()
@@ -290,13 +292,11 @@ async def test_a_pro_caller_may_send_more(user):
     assert sent.pulled == len(chunks)
 
 
-async def test_a_chat_upload_takes_one_file_of_the_tier(user):
+async def test_a_chat_upload_takes_one_file_of_the_tier(auth):
     bound = FREE_FILE + LIMIT
     chunks, size = multipart_chunks(bound)
     assert size < FREE_FILE * MAX_FILES + LIMIT  # a media upload would read it
-    sent = await call(
-        "/api/v1/chat/upload", chunks, content_type=MULTIPART, headers=await bearer(user)
-    )
+    sent = await call("/api/v1/chat/upload", chunks, content_type=MULTIPART, headers=auth)
     assert_family_413(sent, "M", "FILE_TOO_LARGE")
     assert sent.pulled == bound // CHUNK + 1
 
