@@ -10,11 +10,13 @@ import jsonschema
 import pytest
 from PIL import Image
 
+from accounts.services import tokens_for_user
 from ai import client as ai
 from ai.errors import AIServiceError
 from ai.providers import diagnostics, get_provider
 from ai.providers.offline import OFFLINE_TAG
 from chats import engine
+from tests.factories import UserFactory
 
 SYSTEM = (
     "You are the game master of a text role-playing game.\n"
@@ -244,6 +246,9 @@ def test_diagnostics_say_offline(settings):
 
 @pytest.mark.django_db
 def test_diagnostics_route_says_offline(client):
+    # Staff: in the production shape (a PostgreSQL run) only staff may read the diagnostics.
+    staff = UserFactory(is_staff=True)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_for_user(user=staff).access}")
     response = client.get("/api/ai/diagnostics")
 
     assert response.status_code == 200
