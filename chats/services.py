@@ -22,6 +22,7 @@ from chats.errors import ChatContentTooLarge, ChatNotFound, InvalidChatInput, In
 from chats.models import TITLE_MAX_CHARS, Chat, Message, MessageRole
 from chats.selectors import CHAT_NOT_FOUND, chat_messages_prefetch, parse_chat_id
 from core.limits import content_size_check
+from games.access import visible
 
 if TYPE_CHECKING:
     from chats.identity import Identity
@@ -59,7 +60,13 @@ def chat_create(*, identity: Identity, prompt: str | None, character_id: int | N
         message_content_check(prompt)
     character = None
     if character_id is not None:
-        character = Character.objects.filter(pk=character_id).only("name", "opening_line").first()
+        # A character private to another user (GAME_REQUIRE_AUTH) is as unknown as a missing
+        # one: its persona and opening line are that user's.
+        character = (
+            Character.objects.filter(visible(identity.user), pk=character_id)
+            .only("name", "opening_line")
+            .first()
+        )
         if character is None:
             raise InvalidChatInput(f"characterId: character {character_id} not found")
     title = title_from(prompt or "") or (title_from(character.name) if character else "")

@@ -17,6 +17,7 @@ import pytest
 
 from accounts.services import tokens_for_user
 from characters.models import Character
+from chats.models import Chat
 from games.models import Checkpoint, Game, GameImage, GameSession, GameTitle, Message, Progress
 from tests.conftest import JsonClient
 from tests.factories import (
@@ -265,6 +266,25 @@ class TestPrivateCharacters:
         assert listed == [open_one.pk, mine["id"]]
         listed = [c["id"] for c in ok(other_auth_client.get("/api/games/4802/characters"))]
         assert listed == [open_one.pk, theirs["id"]]
+
+    def test_a_chat_cannot_borrow_another_users_character(
+        self, auth_client, other_auth_client, client
+    ):
+        cid = ok(
+            auth_client.post("/api/games/4803/characters", {"name": "Mine", "class": "x"}), 201
+        )["id"]
+        chats_before = Chat.objects.count()
+        for caller in (other_auth_client, client):  # another user, and an anonymous cookie
+            refused = caller.post("/api/chats", {"characterId": cid})
+            assert refused.status_code == 400, refused.content
+            assert refused.json() == {
+                "statusCode": 400,
+                "statusMessage": f"characterId: character {cid} not found",
+            }
+        assert Chat.objects.count() == chats_before
+        assert auth_client.post("/api/chats", {"characterId": cid}).status_code == 201
+        open_one = CharacterFactory(opening_line="Hello.")
+        assert client.post("/api/chats", {"characterId": open_one.pk}).status_code == 201
 
 
 # --- Games and titles, GAME_REQUIRE_AUTH on ------------------------------------------------------
