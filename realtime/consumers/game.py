@@ -2,7 +2,7 @@
 
 Close codes, sent after the handshake so browsers can read them:
 - 4401: the token is invalid, or GAME_REQUIRE_AUTH is on and none was sent;
-- 4403: the session belongs to another user;
+- 4403: the session belongs to another user (with GAME_REQUIRE_AUTH: 4404, as over REST);
 - 4404: unknown session (or no sessionId);
 - 4409: the session has ended.
 A socket opened with a token keeps checking its right (realtime/consumers/rights.py) and is
@@ -154,7 +154,8 @@ class GameConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsume
         if ended:
             return CLOSE_SESSION_ENDED
         if owner_id is not None and (self.user is None or self.user.pk != owner_id):
-            return CLOSE_FORBIDDEN
+            # With GAME_REQUIRE_AUTH another user's session is as unknown as over REST (404).
+            return CLOSE_UNKNOWN_SESSION if settings.GAME_REQUIRE_AUTH else CLOSE_FORBIDDEN
         return None
 
     async def disconnect(self, code):

@@ -362,6 +362,19 @@ async def test_game_session_given_to_someone_else_closes_4403(settings, player, 
     assert_closed(frames, close, code=4403, error=None, fragment="another user")
 
 
+@pytest.mark.parametrize("required, code", [(False, 4403), (True, 4404)])
+async def test_someone_elses_session_is_unknown_when_auth_is_required(
+    settings, owned_sid, required, code
+):
+    """With GAME_REQUIRE_AUTH, REST answers another user's session with the 404 of an unknown
+    id; the socket closes as for an unknown session too, so ids cannot be probed."""
+    settings.GAME_REQUIRE_AUTH = required
+    stranger = await database_sync_to_async(UserFactory)()
+    async with opened(f"/ws?sessionId={owned_sid}", await token_of(stranger)) as ws:
+        _, close = await until_closed(ws)
+    assert close["code"] == code
+
+
 async def test_anonymous_game_sockets_are_not_watched(settings):
     settings.WS_RIGHTS_RECHECK_SECONDS = SHORT_RECHECK
     sid = str((await database_sync_to_async(GameSessionFactory)()).pk)
