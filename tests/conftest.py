@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 
 import pytest
 from rest_framework.test import APIClient
 
 from accounts.services import tokens_for_user
 from ai.providers import reset_providers
+from core import ratelimit
 from tests.factories import UserFactory
 from tests.fake_openai import FakeOpenAI, point_ai_tasks
 
@@ -66,6 +68,27 @@ def other_auth_client(other_user) -> JsonClient:
     c = JsonClient()
     c.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_for_user(user=other_user).access}")
     return c
+
+
+class HeldClock:
+    """core.ratelimit's clock, held at `now` until the test moves it."""
+
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def rate_clock(monkeypatch) -> HeldClock:
+    """Every rate window (core.ratelimit) on a clock held at the time the test starts: a
+    test's requests fall in one window however slow the machine, wherever the minute, hour or
+    day turns, and a test reaches the next window by moving the clock on, never by waiting.
+    Server processes a live test starts keep the wall clock."""
+    held = HeldClock(time.time())
+    monkeypatch.setattr(ratelimit, "clock", held)
+    return held
 
 
 @pytest.fixture(autouse=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
+from core import ratelimit
 from core.ratelimit import Rate, hit
 from core.ratelimit import client_address as core_client_address
 
@@ -87,7 +87,7 @@ class RateState:
         return self.count <= self.limit
 
     def retry_after(self, now: float | None = None) -> int:
-        return max(1, math.ceil(self.reset - (time.time() if now is None else now)))
+        return max(1, math.ceil(self.reset - (ratelimit.clock() if now is None else now)))
 
     def headers(self) -> dict[str, str]:
         return {

@@ -9,7 +9,6 @@ side too.
 from __future__ import annotations
 
 import asyncio
-import time
 from contextlib import asynccontextmanager
 
 import pytest
@@ -19,7 +18,6 @@ from channels.testing import WebsocketCommunicator
 
 from chats import engine
 from config.asgi import application
-from core import ratelimit
 from games import ai_services
 from games.models import Message
 from tests.factories import GameSessionFactory
@@ -218,20 +216,12 @@ async def test_a_failed_prepare_reaches_the_caller_and_nothing_runs(session):
 # --- limits on AI turns and socket frames (issue 9) ---------------------------------------------
 
 
-@pytest.fixture
-def held_rate_clock(monkeypatch):
-    """The rate windows (core.ratelimit) on a clock held at the test's start: a test's
-    requests never straddle two windows, wherever the day turns."""
-    held = time.time()
-    monkeypatch.setattr(ratelimit, "clock", lambda: held)
-
-
 def dialogue_body(session, content: str) -> dict:
     return {"sessionId": str(session.pk), "history": [{"role": "user", "content": content}]}
 
 
 async def test_ai_turns_per_caller_are_limited_over_rest_with_nothing_started(
-    session, settings, client, held_rate_clock
+    session, settings, client
 ):
     settings.AI_TURN_RATE = "2/day"
     post = sync_to_async(client.post)
@@ -249,9 +239,7 @@ async def test_ai_turns_per_caller_are_limited_over_rest_with_nothing_started(
     ]
 
 
-async def test_ai_turns_per_caller_are_limited_over_the_socket_too(
-    session, settings, held_rate_clock
-):
+async def test_ai_turns_per_caller_are_limited_over_the_socket_too(session, settings):
     settings.AI_TURN_RATE = "1/day"
     async with socket(f"/ws?sessionId={session.pk}") as ws:
         await ws.send_json_to({"action": "user_message", "content": "first"})
@@ -284,9 +272,7 @@ async def test_a_conversation_takes_a_bounded_number_of_replies_at_once(
     assert "Second" not in [m.content for m in await stored(session.pk)]
 
 
-async def test_socket_frames_count_against_the_same_limit_as_rest(
-    session, settings, client, held_rate_clock
-):
+async def test_socket_frames_count_against_the_same_limit_as_rest(session, settings, client):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "game": "3/day"}
     # A REST request from the socket's address uses up part of the same limit first.
     assert (await sync_to_async(client.get)("/api/game_titles")).status_code == 200

@@ -14,13 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import time
 import uuid
 
 import pytest
 
 from characters.models import Character
-from core import ratelimit
 from tests.contracts.envelope_urls import (
     MOVIE_PRIVATE_PATH,
     PLAIN_MISSING_PATHS,
@@ -361,12 +359,9 @@ def test_multipart_body_on_a_json_route_is_415(client):
 
 
 @pytest.fixture
-def tight_rates(settings, monkeypatch):
+def tight_rates(settings):
+    # The minute windows stand still: tests/conftest.py holds the rate clock for every test.
     settings.THROTTLE_RATES = {"game": "2/min", "assistant": "2/min", "auth_login": "2/min"}
-    # The minute windows on a clock held at the test's start: a test's requests never
-    # straddle two windows, wherever the minute turns.
-    held = time.time()
-    monkeypatch.setattr(ratelimit, "clock", lambda: held)
 
 
 def assert_retry_after(response):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from datetime import timedelta
 
 import pytest
@@ -21,7 +20,6 @@ from rest_framework.test import APIClient
 
 from accounts.services import tokens_for_user
 from chats.models import Chat, ChatKind, Message
-from core import ratelimit
 from projects import workflow
 from projects.models import Collaborator, Project
 from tests.conftest import JsonClient
@@ -764,17 +762,7 @@ def test_attachments_must_be_readable_media_of_the_project(auth_client, user, pr
     assert Message.objects.filter(chat__public_id=session_id).count() == 2
 
 
-@pytest.fixture
-def held_rate_clock(monkeypatch):
-    """The rate windows (core.ratelimit) on a clock held at the test's start: a test's
-    requests never straddle two windows, wherever the day turns."""
-    held = time.time()
-    monkeypatch.setattr(ratelimit, "clock", lambda: held)
-
-
-def test_ai_turns_count_against_the_members_turn_rate(
-    auth_client, project, settings, held_rate_clock
-):
+def test_ai_turns_count_against_the_members_turn_rate(auth_client, project, settings):
     settings.AI_TURN_RATE = "1/day"
     session_id = start(auth_client, project)["session"]["id"]
     refused = send(auth_client, project, "Another line", sessionId=session_id)

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 
 import pytest
 from django.utils import timezone
 
 from accounts.services import tokens_for_user
-from core import ratelimit
 from projects import workflow
 from projects.models import Collaborator, Invitation, Project
 from tests.conftest import JsonClient
@@ -713,17 +711,7 @@ class TestAccept:
 # --- Rate limit on these routes -----------------------------------------------------------------
 
 
-@pytest.fixture
-def held_rate_clock(monkeypatch):
-    """The rate windows (core.ratelimit) on a clock held at the test's start: a test's
-    requests never straddle two windows, wherever the hour turns."""
-    held = time.time()
-    monkeypatch.setattr(ratelimit, "clock", lambda: held)
-
-
-def test_projects_routes_answer_429_past_the_tier_limit(
-    auth_client, user, settings, held_rate_clock
-):
+def test_projects_routes_answer_429_past_the_tier_limit(auth_client, user, settings):
     settings.MOVIE_RATE_LIMITS = {**settings.MOVIE_RATE_LIMITS, "free": 3}
     project = make_project(user)
     json_body(auth_client.get(PROJECTS))

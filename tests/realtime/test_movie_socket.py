@@ -28,7 +28,6 @@ from django.core.cache import cache
 from accounts.services import tokens_for_user
 from chats.models import Chat, Message
 from config.asgi import application
-from core import ratelimit
 from projects.models import Collaborator, Project
 from realtime.connection_slots import KEY, ConnectionSlot
 from tests.conftest import JsonClient
@@ -202,14 +201,6 @@ async def start_session(user, project: Project) -> dict:
     return await rest(
         user, "/api/v1/chat/message", {"projectId": project.pk, "message": "An action movie"}
     )
-
-
-@pytest.fixture(autouse=True)
-def rate_clock(monkeypatch):
-    """The tier limit's windows (core.ratelimit) on a clock held at the test's start: the
-    frames of one test never straddle two windows, wherever the hour turns."""
-    held = time.time()
-    monkeypatch.setattr(ratelimit, "clock", lambda: held)
 
 
 @pytest.fixture(autouse=True)
