@@ -86,20 +86,19 @@ def _session_uuid(session_id: str) -> uuid.UUID:
 def session_get(*, session_id: str, for_update: bool = False) -> GameSession:
     """A session by id alone, whoever asks: for code that applies its own access rule (the
     `/ws` socket). Code answering a caller uses `session_get_for`."""
-    qs = GameSession.objects.all()
-    if for_update:
-        qs = qs.select_for_update()
-    try:
-        return qs.get(pk=_session_uuid(session_id))
-    except GameSession.DoesNotExist:
-        raise SessionNotFound(f"Session {session_id} not found") from None
+    return _session_in(GameSession.objects.all(), session_id, for_update=for_update)
 
 
 def session_get_for(
     *, session_id: str, actor: User | None, for_update: bool = False
 ) -> GameSession:
     """A session `actor` may see; another user's, when ownership is private, is not found."""
-    qs = GameSession.objects.filter(access.visible(actor))
+    return _session_in(
+        GameSession.objects.filter(access.visible(actor)), session_id, for_update=for_update
+    )
+
+
+def _session_in(qs, session_id: str, *, for_update: bool) -> GameSession:
     if for_update:
         qs = qs.select_for_update()
     try:
