@@ -15,6 +15,7 @@ from django.conf import settings
 from ai.errors import AIBadOutput, AIMalformedAnswer
 from ai.providers import get_provider
 from ai.types import IMAGE_MIMES, IMAGE_SIZES, ChatMessage, GeneratedImage
+from core import metrics
 
 logger = logging.getLogger("ai")
 
@@ -28,11 +29,15 @@ def stream_chat(
 ) -> AsyncIterator[str]:
     """The reply as text pieces (`ReasoningText` pieces for reasoning); `model` overrides
     the task's configured model (callers check it against their allow-list)."""
-    return get_provider(task).stream_chat(model=model or _model(task), messages=messages)
+    provider = get_provider(task)
+    stream = provider.stream_chat(model=model or _model(task), messages=messages)
+    return metrics.model_stream(task, provider.name, stream)
 
 
 async def complete(*, task: str, messages: list[ChatMessage]) -> str:
-    return await get_provider(task).complete(model=_model(task), messages=messages)
+    provider = get_provider(task)
+    call = provider.complete(model=_model(task), messages=messages)
+    return await metrics.model_call(task, provider.name, call)
 
 
 async def structured(*, task: str, messages: list[ChatMessage], schema: dict, name: str):
@@ -41,9 +46,10 @@ async def structured(*, task: str, messages: list[ChatMessage], schema: dict, na
     last_error = ""
     for attempt in (1, 2):
         try:
-            value = await provider.structured(
+            call = provider.structured(
                 model=_model(task), messages=messages, schema=schema, name=name
             )
+            value = await metrics.model_call(task, provider.name, call)
             jsonschema.validate(value, schema)
             return value
         except jsonschema.ValidationError as exc:
@@ -59,10 +65,12 @@ async def structured(*, task: str, messages: list[ChatMessage], schema: dict, na
 async def image(*, prompt: str, size: str = "512x512", mime: str = "image/png") -> GeneratedImage:
     if size not in IMAGE_SIZES or mime not in IMAGE_MIMES:
         raise ValueError("unsupported image size or mime")
-    return await get_provider("images").image(
-        model=_model("images"), prompt=prompt, size=size, mime=mime
-    )
+    provider = get_provider("images")
+    call = provider.image(model=_model("images"), prompt=prompt, size=size, mime=mime)
+    return await metrics.model_call("images", provider.name, call)
 
 
 async def embed(*, texts: list[str]) -> list[list[float]]:
-    return await get_provider("embeddings").embed(model=_model("embeddings"), texts=texts)
+    provider = get_provider("embeddings")
+    call = provider.embed(model=_model("embeddings"), texts=texts)
+    return await metrics.model_call("embeddings", provider.name, call)

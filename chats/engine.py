@@ -40,6 +40,7 @@ from django.conf import settings
 from ai import client as ai
 from ai.errors import AIServiceError
 from ai.types import ChatMessage, ReasoningText
+from core import metrics
 from core.errors import Busy, ConflictError, DomainError, ErrorCode
 from core.ratelimit import Rate, RateLimited, hit
 
@@ -250,6 +251,7 @@ class Turn:
             self.finished = True
             self._wakeup.set()
             _running.discard(self)
+            metrics.TURNS_IN_FLIGHT.dec()
             if _by_key.get(self.key) is self:
                 del _by_key[self.key]
 
@@ -298,11 +300,13 @@ async def start(*, key: str, hooks: TurnHooks, caller: str | None = None) -> Tur
     these limits come on top of the request limits, for REST and sockets alike.
     """
     if len(_running) >= settings.AI_TURNS_MAX_CONCURRENT:
+        metrics.turn_refused("busy")
         raise TurnsBusy(
             "The server is busy with other AI replies; please retry in a moment", retry_after=2
         )
     per_conversation = settings.AI_TURNS_PER_CONVERSATION
     if per_conversation and sum(1 for t in _running if t.key == key) >= per_conversation:
+        metrics.turn_refused("conversation_busy")
         raise ConversationBusy(
             "This conversation already has a reply in progress; wait for it or stop it"
         )
@@ -310,10 +314,12 @@ async def start(*, key: str, hooks: TurnHooks, caller: str | None = None) -> Tur
     if caller and rate is not None:
         counted = hit("ai-turn", caller, rate)
         if not counted.allowed:
+            metrics.turn_refused("rate_limited")
             wait = counted.retry_after()
             raise RateLimited(f"Too many AI replies; retry in {wait} seconds", retry_after=wait)
     turn = Turn(key=key, hooks=hooks)
     _running.add(turn)
+    metrics.TURNS_IN_FLIGHT.inc()
     _by_key[key] = turn
     turn._task = asyncio.create_task(turn._run())
     turn._task.add_done_callback(_consume_result)

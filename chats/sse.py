@@ -16,6 +16,7 @@ from django.conf import settings
 from django.http import StreamingHttpResponse
 
 from chats import engine
+from core import metrics
 
 HEADERS = {
     "Cache-Control": "no-cache, no-transform",
@@ -156,6 +157,7 @@ async def stream_parts(events: AsyncIterator[engine.TurnEvent]) -> AsyncIterator
 def sse_response(source: engine.Turn | AsyncIterator[engine.TurnEvent]) -> StreamingHttpResponse:
     """A turn of this process (read directly), or any iterator of events (a replay log)."""
     body = turn_parts(source) if isinstance(source, engine.Turn) else stream_parts(source)
+    body = metrics.sse_stream(body)
     response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
     for name, value in HEADERS.items():
         response[name] = value

@@ -19,9 +19,13 @@ django_asgi_app = ReusedThreadASGIHandler()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from config.body_limit import BodyLimitMiddleware  # noqa: E402
+from config.metrics import SocketMetricsMiddleware  # noqa: E402
 from realtime.routing import websocket_application  # noqa: E402
 
 # Bodies are counted as they are read, before Django buffers them (config/body_limit.py).
 http_application = BodyLimitMiddleware(django_asgi_app)
 
-application = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application})
+# Open sockets are counted by family for /metrics (config/metrics.py).
+application = ProtocolTypeRouter(
+    {"http": http_application, "websocket": SocketMetricsMiddleware(websocket_application)}
+)

@@ -24,6 +24,8 @@ ROUTE_PREFIXES: tuple[tuple[str, str], ...] = (
     ("/api/chats", ASSISTANT),
     ("/api/ping", ASSISTANT),
     ("/api/health", ASSISTANT),
+    # Readiness (config/ready.py) answers beside the liveness check, in the same envelope.
+    ("/api/ready", ASSISTANT),
     ("/api/", GAME),
 )
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from core import metrics
 from core.errors import DomainError, ErrorCode
 
 logger = logging.getLogger("core.ratelimit")
@@ -87,6 +88,8 @@ def hit(scope: str, ident: str, rate: Rate, *, amount: int = 1) -> Count:
     except Exception as exc:
         logger.warning("Rate counter unavailable (%s); allowing %s %s", exc, scope, ident)
         count = 0
+    if count > rate.limit:
+        metrics.rate_limited(scope)
     return Count(limit=rate.limit, count=count, reset=start + rate.seconds)
 
 

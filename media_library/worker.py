@@ -22,7 +22,11 @@ from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from core import metrics
+
 logger = logging.getLogger("media_library.worker")
+# The tasks this process finishes, by task and status, for /metrics (core/metrics.py).
+metrics.watch_tasks()
 
 RECOVER_EVERY_SECONDS = 30
 

@@ -103,6 +103,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so it counts the answer every other middleware made (config/metrics.py).
+    "config.metrics.RequestMetricsMiddleware",
     # Served through config.asgi, Django's own middleware below runs as the hop-free
     # equivalents of config/middleware.py (FAST_EQUIVALENTS): the same answers, with API
     # requests kept on the event loop and sessions, CSRF, auth and messages run only for the
@@ -414,6 +416,18 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))
 # Projects a user may own per tier (seed 003: the free tier allows 3); None is unlimited.
 MOVIE_PROJECT_LIMITS = {"free": 3, "pro": None, "enterprise": None}
 
+# --- Metrics and readiness (config/metrics.py, config/ready.py) -------------------------------
+# /metrics answers only callers from these networks (CIDRs, comma-separated; the socket peer,
+# or X-Forwarded-For as TRUSTED_PROXY_COUNT allows) or with `Authorization: Bearer
+# <METRICS_TOKEN>`; anyone else gets 404.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# An empty directory shared by the server's workers (and the task worker): each process writes
+# its metrics there and /metrics adds them up. Clear it before each start. Unset: per process.
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+# /api/ready gives each check (database, Redis, migrations) this long before it is "down".
+READY_CHECK_TIMEOUT = float(os.environ.get("READY_CHECK_TIMEOUT", 3))
+
 # --- HTTPS: one switch for a deployment behind TLS --------------------------------------------
 # HTTPS=1 turns on the SSL redirect, HSTS, secure cookies and a Content Security Policy that
 # the admin and Swagger UI (served with its init script as a file, not inline) work under.
@@ -421,7 +435,7 @@ MOVIE_PROJECT_LIMITS = {"free": 3, "pro": None, "enterprise": None}
 if HTTPS:
     SECURE_SSL_REDIRECT = True
     # Load balancers probe over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
+    SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^api/ready$", r"^metrics$"]
     SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", 31536000))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
