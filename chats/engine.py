@@ -345,6 +345,12 @@ def running_count() -> int:
     return len(_running)
 
 
+def stop_all() -> int:
+    """Stop every turn of this process (the server shuts down and the grace is over): each
+    stores what it generated, marked as stopped. Returns how many were stopped."""
+    return sum(turn.stop() for turn in list(_running))
+
+
 @dataclass
 class _FunctionHooks(BaseHooks):
     task: str

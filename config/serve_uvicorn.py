@@ -11,7 +11,12 @@ same way, and sets what the project needs:
 - no proxy-header rewriting: uvicorn would otherwise take the client address from
   `X-Forwarded-For` when the peer is 127.0.0.1, and the rate limits key on that address.
   The project reads forwarded addresses itself, only as far as `TRUSTED_PROXY_COUNT` allows;
-- no `Server` header, no lifespan protocol (Django does not speak it);
+- no `Server` header;
+- a graceful restart (`config.shutdown`): the application is wrapped to answer the lifespan
+  protocol, which Django does not speak, and to mark the process as shutting down on
+  SIGTERM; replies in flight get `SHUTDOWN_GRACE_SECONDS` to finish, then are stored as
+  stopped; uvicorn waits for them that long plus a margin, closes sockets with 1012, and the
+  process exits 0;
 - `--workers N`: N processes accepting on one port (uvicorn's supervisor shares the socket);
 - a listen backlog of 2048, so a burst of connects is not refused;
 - once the application is loaded, its start-up objects frozen out of the garbage collector's
@@ -24,9 +29,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from config import shutdown
+from config.compat import uvicorn as compat_uvicorn
 from config.logredact import uvicorn_log_config
 from config.startup import restart_with_tuned_allocator
 
@@ -84,13 +92,14 @@ APPLICATION_VARIABLE = "SERVE_UVICORN_APPLICATION"
 
 def load_application():
     """uvicorn's application factory, called in each worker process: the application the
-    command line named (passed on in the environment, which the workers inherit), loaded,
-    then the start-up objects frozen out of the garbage collector's reach."""
+    command line named (passed on in the environment, which the workers inherit), loaded
+    and wrapped for a graceful restart (`config.shutdown.ShutdownAware`), then the start-up
+    objects frozen out of the garbage collector's reach."""
     from uvicorn.importer import import_from_string
 
     from config.startup import freeze_start_up_objects
 
-    application = import_from_string(os.environ[APPLICATION_VARIABLE])
+    application = shutdown.ShutdownAware(import_from_string(os.environ[APPLICATION_VARIABLE]))
     freeze_start_up_objects()
     return application
 
@@ -121,23 +130,28 @@ def uvicorn_options(args: argparse.Namespace) -> dict:
         "ws_per_message_deflate": False,
         "proxy_headers": False,
         "server_header": False,
-        "lifespan": "off",
+        # Answered by config.shutdown.ShutdownAware, which hooks SIGTERM at startup.
+        "lifespan": "on",
         "log_level": VERBOSITY[args.verbosity],
         "access_log": args.verbosity >= 1,
         # Tokens in query strings (a socket's, a signed media link's) are redacted.
         "log_config": uvicorn_log_config(),
-        "timeout_graceful_shutdown": 30,
+        # The replies' grace (SHUTDOWN_GRACE_SECONDS), then time to store the stopped ones.
+        "timeout_graceful_shutdown": shutdown.server_timeout(),
     }
 
 
 def main(argv: list[str] | None = None) -> None:
     import sys
 
-    import uvicorn
-
     if argv is None:  # run as a program: start with the allocator tuned for serving
         restart_with_tuned_allocator()
-    uvicorn.run(**uvicorn_options(parse(sys.argv[1:] if argv is None else argv)))
+    options = uvicorn_options(parse(sys.argv[1:] if argv is None else argv))
+    # SIGTERM ends the process with status 0: before the server runs, and when uvicorn,
+    # having shut down, restores this handler and raises the signal again.
+    signal.signal(signal.SIGTERM, shutdown.exit_cleanly)
+    # uvicorn.run, but with several workers the supervisor stops listening on SIGTERM too.
+    compat_uvicorn.run(**options)
 
 
 if __name__ == "__main__":

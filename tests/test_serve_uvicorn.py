@@ -12,7 +12,7 @@ import sys
 import pytest
 import uvicorn
 
-from config import serve, serve_uvicorn
+from config import serve, serve_uvicorn, shutdown
 from config.serve_uvicorn import LingeringCloseProtocol, load_application, parse, uvicorn_options
 from config.startup import ALLOCATOR_ENVIRONMENT, allocator_environment
 
@@ -31,7 +31,9 @@ def test_the_options_carry_the_contract(settings):
     # The rate limits key on the client address: never taken from X-Forwarded-For here.
     assert options["proxy_headers"] is False
     assert options["ws_per_message_deflate"] is False
-    assert options["lifespan"] == "off"
+    # The lifespan protocol is answered by the graceful-restart wrapper (config.shutdown).
+    assert options["lifespan"] == "on"
+    assert options["timeout_graceful_shutdown"] == shutdown.server_timeout()
     assert options["backlog"] >= 1024
 
 
@@ -40,7 +42,8 @@ def test_the_factory_loads_the_named_application_and_freezes_start_up_objects():
     from config.asgi import application
 
     try:
-        assert load_application() is application
+        loaded = load_application()
+        assert isinstance(loaded, shutdown.ShutdownAware) and loaded.app is application
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
@@ -54,7 +57,7 @@ def test_uvicorn_accepts_every_option():
         gc.unfreeze()
     from bench.asgi import application
 
-    assert config.loaded_app is application
+    assert config.loaded_app.app is application
     assert config.proxy_headers is False
     assert config.access_log is False
     assert config.ws is LingeringCloseProtocol

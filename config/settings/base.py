@@ -365,6 +365,10 @@ CHAT_REPLAY_TTL = int(os.environ.get("CHAT_REPLAY_TTL", 600))
 CHAT_REPLAY_PREFIX = os.environ.get("CHAT_REPLAY_PREFIX", "aistory:turn")
 # A comment line every this many seconds keeps proxies from closing a silent SSE stream.
 SSE_KEEP_ALIVE_SECONDS = float(os.environ.get("SSE_KEEP_ALIVE_SECONDS", 15))
+# On SIGTERM (a deploy), replies in flight have this many seconds to finish and be stored;
+# past it they are stopped and stored as stopped (config/shutdown.py). The platform's kill
+# timeout must exceed it by config.shutdown.STORE_MARGIN_SECONDS (5) or more.
+SHUTDOWN_GRACE_SECONDS = float(os.environ.get("SHUTDOWN_GRACE_SECONDS", 30))
 
 # --- Family G (game server) -----------------------------------------------------------------
 # Off for the embedded demo; production sets GAME_REQUIRE_AUTH=1 to demand a token on every
