@@ -40,7 +40,7 @@ from django.conf import settings
 from ai import client as ai
 from ai.errors import AIServiceError
 from ai.types import ChatMessage, ReasoningText
-from core import metrics
+from core import logcontext, metrics
 from core.errors import Busy, ConflictError, DomainError, ErrorCode
 from core.ratelimit import Rate, RateLimited, hit
 
@@ -325,6 +325,7 @@ async def start(*, key: str, hooks: TurnHooks, caller: str | None = None) -> Tur
     turn._task.add_done_callback(_consume_result)
     # The caller may go away while the turn prepares; the turn goes on regardless.
     await asyncio.shield(turn._ready)
+    logcontext.turn_id.set(turn.reply_id)  # the caller's request log names the reply
     return turn
 
 

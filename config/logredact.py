@@ -74,13 +74,21 @@ FILTER_CONFIG = {"()": "config.logredact.RedactCredentials"}
 
 
 def uvicorn_log_config() -> dict:
-    """uvicorn's own logging configuration with the filter on each of its handlers."""
+    """uvicorn's own logging configuration with the filter on each of its handlers; with
+    LOG_FORMAT=json its lines are JSON too, and its access line gives way to the richer
+    request line of config/requestlog.py."""
+    from django.conf import settings
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["redact_credentials"] = FILTER_CONFIG
     for handler in config["handlers"].values():
         handler.setdefault("filters", []).append("redact_credentials")
+    if settings.LOG_FORMAT == "json":
+        from config.logformat import FORMATTER_CONFIG
+
+        config["formatters"] = {name: dict(FORMATTER_CONFIG) for name in config["formatters"]}
+        config["loggers"]["uvicorn.access"]["handlers"] = []  # uvicorn sets its level later
     return config
 
 

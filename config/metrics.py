@@ -38,7 +38,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from config.families import GAME, MOVIE, family_for_path
-from core import metrics
+from config.requestlog import request_log
+from core import logcontext, metrics
 from core.ratelimit import client_address
 
 logger = logging.getLogger("config.metrics")
@@ -71,20 +72,22 @@ class RequestMetricsMiddleware:
 
     async def _acall(self, request: HttpRequest):
         started = time.perf_counter()
-        response = await self.get_response(request)
-        _count(request, response, started)
+        reset = logcontext.turn_id.set(None)
+        try:
+            response = await self.get_response(request)
+            _count(request, response, started)
+        finally:
+            logcontext.turn_id.reset(reset)
         return response
 
 
 def _count(request: HttpRequest, response: HttpResponse, started: float) -> None:
     match = request.resolver_match
-    metrics.http_request(
-        family_for_path(request.path) or NO_FAMILY,
-        match.route if match is not None else UNMATCHED,
-        request.method or "",
-        response.status_code,
-        time.perf_counter() - started,
-    )
+    family = family_for_path(request.path) or NO_FAMILY
+    route = match.route if match is not None else UNMATCHED
+    seconds = time.perf_counter() - started
+    metrics.http_request(family, route, request.method or "", response.status_code, seconds)
+    request_log(request, response, family=family, route=route, seconds=seconds)
 
 
 class SocketMetricsMiddleware:

@@ -8,7 +8,9 @@ probe must not wait that long):
 - redis (only when REDIS_URL is set): a value written to and read back from the cache, the
   same Redis the channel layer uses;
 - migrations: none of the code's migrations is unapplied (`MigrationExecutor.migration_plan`),
-  so a process of a new release is not ready before `migrate` has run.
+  so a process of a new release is not ready before `migrate` has run;
+- process: "stopping" once a SIGTERM has come (config/shutdown.py), for a probe that still
+  reaches a draining process over an open connection.
 
 200 `{"status": "ready", "checks": {...}}` when all pass; else 503 with `Retry-After`, the
 checks that failed named in `checks` ("down", "unapplied", or "unknown" for migrations when
@@ -33,6 +35,7 @@ from django.db.migrations.executor import MigrationExecutor
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
+from config import shutdown
 from config.api.base import AsyncAssistantApiView
 
 logger = logging.getLogger("config.ready")
@@ -41,6 +44,7 @@ OK = "ok"
 DOWN = "down"
 UNAPPLIED = "unapplied"
 UNKNOWN = "unknown"
+STOPPING = "stopping"
 RETRY_AFTER_SECONDS = 5
 
 
@@ -95,7 +99,11 @@ async def readiness() -> dict[str, str]:
     if settings.REDIS_URL:
         checks.append(_run("redis", redis_check, DOWN))
     checks.append(_run("migrations", migrations_check, UNKNOWN))
-    return dict(await asyncio.gather(*checks))
+    results = dict(await asyncio.gather(*checks))
+    if shutdown.is_shutting_down():
+        # SIGTERM came: replies in flight are finishing; a load balancer sends no new ones.
+        results["process"] = STOPPING
+    return results
 
 
 class ReadyApi(AsyncAssistantApiView):

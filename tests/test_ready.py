@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 
+from config import shutdown
 from config.asgi import application
 from config.families import ASSISTANT, family_for_path
 from tests.live import LiveServer, wait_for_other_sessions_to_end
@@ -53,6 +54,20 @@ async def test_ready_when_everything_answers():
     assert set(body["checks"].values()) == {"ok"}
     # Liveness stays the seed's answer.
     assert health.status_code == 200 and health.json() == "running"
+
+
+async def test_not_ready_once_the_process_is_shutting_down(monkeypatch):
+    monkeypatch.setattr(shutdown, "is_shutting_down", lambda: True)
+    async with _client() as http:
+        response = await http.get("/api/ready")
+        health = await http.get("/api/health")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    body = response.json()
+    assert body["checks"]["process"] == "stopping"
+    assert body["statusMessage"] == "Not ready: process"
+    # Still alive: the liveness probe must not have it killed while it drains.
+    assert health.status_code == 200
 
 
 async def test_other_methods_get_family_a_errors():

@@ -255,21 +255,33 @@ MEDIA_THUMBNAIL_PX = 256
 # model. Off, the model describes the image from its pixel facts and the uploader's words.
 MEDIA_ANALYSIS_SEND_IMAGE = env_bool("MEDIA_ANALYSIS_SEND_IMAGE", False)
 
+# LOG_FORMAT=json: one JSON object per line (config/logformat.py), with one line per request
+# carrying its request id, family, route, status, duration, user and AI reply
+# (config/requestlog.py) in place of uvicorn's access line. Plain text is the default.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower() or "text"
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logformat.JsonFormatter"},
+    },
     # Query values that carry credentials (`?token=`) are redacted in every line.
     "filters": {"redact_credentials": {"()": "config.logredact.RedactCredentials"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
             "filters": ["redact_credentials"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "aistory.request": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+    },
 }
 
 # Every view inherits exactly one family base class (config/api/); nothing is inherited by
