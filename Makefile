@@ -1,7 +1,13 @@
 # `make run` serves the whole API on the embedded default; `make test` runs the whole suite.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.requirements-installed
+# Two pinned files: requirements.txt, what the server runs on (`make run` installs only it),
+# and requirements-dev.txt, that plus the test, lint and bench tools. One stamp each, so
+# `make run` after `make test` installs nothing and `make test` after `make run` adds only
+# the tools. scripts/install-requirements.sh makes the venv when needed and installs with
+# uv (pinned, from the package index) or, failing that, pip; INSTALLER=pip forces pip.
+RUN_STAMP := $(VENV)/.installed-requirements
+DEV_STAMP := $(VENV)/.installed-requirements-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The Vercel AI SDK client the tests drive (tests/js), installed from its lock file when npm
@@ -10,18 +16,20 @@ JS_DIR := tests/js
 JS_STAMP := $(JS_DIR)/node_modules/.installed
 JS_SETUP := $(if $(shell command -v npm 2>/dev/null),$(JS_STAMP))
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup setup-dev run test lint format bench clean
 
-$(STAMP): requirements.txt
-	@if [ ! -x "$(PY)" ] || ! "$(PY)" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)'; then \
-		interp=$$(scripts/find-python.sh) || exit 1; \
-		echo "creating $(VENV) with $$interp"; \
-		rm -rf "$(VENV)"; "$$interp" -m venv "$(VENV)"; \
-	fi
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	@touch $(STAMP)
+$(RUN_STAMP): requirements.txt scripts/install-requirements.sh
+	@scripts/install-requirements.sh $(VENV) requirements.txt
+	@touch $@
 
-setup: $(STAMP)
+# requirements-dev.txt starts with `-r requirements.txt`: both stamps hold afterwards.
+$(DEV_STAMP): requirements.txt requirements-dev.txt scripts/install-requirements.sh
+	@scripts/install-requirements.sh --compile $(VENV) requirements-dev.txt
+	@touch $@ $(RUN_STAMP)
+
+setup: $(RUN_STAMP)
+
+setup-dev: $(DEV_STAMP)
 
 $(JS_STAMP): $(JS_DIR)/package-lock.json $(JS_DIR)/package.json
 	cd $(JS_DIR) && npm ci --no-audit --no-fund
@@ -29,30 +37,33 @@ $(JS_STAMP): $(JS_DIR)/package-lock.json $(JS_DIR)/package.json
 
 # The task worker (media analysis) runs beside the server. Ctrl-C stops the server; then,
 # or whenever the server stops, the worker gets one SIGTERM: it finishes the task in hand
-# and exits, and make returns when both are gone.
+# and exits, and make returns when both are gone. migrate writes the bytecode cache (.pyc)
+# even where PYTHONDONTWRITEBYTECODE is set: the runtime install writes none, and without
+# it the three processes after migrate would each compile Django, openai's types and the
+# rest again (about 2 s each here).
 run: setup
-	$(PY) manage.py migrate --noinput
+	PYTHONDONTWRITEBYTECODE= $(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --bind $(HOST)
 	@$(PY) manage.py media_worker --no-reload --own-process-group & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
 	trap 'exit 130' INT TERM; \
 	$(PY) -m config.serve_uvicorn -b $(HOST) -p $(PORT) config.asgi:application
 
-test: setup $(JS_SETUP)
+test: setup-dev $(JS_SETUP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: setup
+lint: setup-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 
-format: setup
+format: setup-dev
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
 # The serving benchmark (bench/README.md): wrk drives each ASGI server; Debian's wrk package
 # is installed when missing (needs apt-get and root, as on the project's machines).
-bench: setup
+bench: setup-dev
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) bench/serving.py $(BENCH_ARGS)
 	$(PY) bench/sse_relay.py $(SSE_BENCH_ARGS)
