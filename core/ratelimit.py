@@ -1,10 +1,13 @@
 """Fixed-window counters in the shared cache (Redis in production): every limit of the server.
 
 A window is `seconds` long and aligned to the epoch; its counter lives under a key naming the
-window, created with `add` and bumped with `incr` (Redis INCR), so concurrent requests on any
-number of processes never lose a count and never pass more than the limit. When the cache is
-down the count fails open (the request is allowed and a warning logged): a limit must not take
-the whole API down with Redis.
+window. With Redis a count is one round trip: a short Lua script runs `INCRBY` and, on the
+window's first count, `EXPIRE`, atomically on the server (no other client runs between the two,
+so a counter never lives on without its expiry), on the process's shared connection pool
+(core.redis_pool). Any other cache (the embedded mode's local memory) creates the key with `add`
+and bumps it with `incr`. Either way concurrent requests on any number of processes never lose
+a count and never pass more than the limit. When the cache is down the count fails open (the
+request is allowed and a warning logged): a limit must not take the whole API down with Redis.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 
-from core import metrics
+from core import metrics, redis_pool
 from core.errors import DomainError, ErrorCode
+
+if TYPE_CHECKING:
+    from redis.commands.core import Script
 
 logger = logging.getLogger("core.ratelimit")
 
@@ -70,6 +77,43 @@ class Count:
         return max(1, math.ceil(self.reset - (clock() if now is None else now)))
 
 
+# KEYS[1] the counter, ARGV[1] the amount, ARGV[2] its lifetime in seconds. The expiry is set
+# when this count created the key, or when a key somehow has none, so no counter outlives its
+# window by more than the lifetime.
+_COUNT_SCRIPT = """
+local count = redis.call('INCRBY', KEYS[1], ARGV[1])
+if count == tonumber(ARGV[1]) or redis.call('TTL', KEYS[1]) == -1 then
+    redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return count
+"""
+
+_counter: tuple[redis_pool.CacheRedis, Script] | None = None
+
+
+def _redis_counter() -> tuple[redis_pool.CacheRedis, Script] | None:
+    """The cache's Redis client and the counting script registered on it (None: not Redis)."""
+    global _counter
+    shared = redis_pool.cache_redis()
+    if shared is None:
+        return None
+    held = _counter
+    if held is None or held[0] is not shared:
+        held = _counter = (shared, shared.client.register_script(_COUNT_SCRIPT))
+    return held
+
+
+def _count_in_cache(key: str, amount: int, timeout: int) -> int:
+    for _ in range(3):
+        cache.add(key, 0, timeout=timeout)
+        try:
+            return cache.incr(key, amount)
+        except ValueError:
+            # The key vanished between add and incr (evicted or expired): add it again.
+            continue
+    return 0
+
+
 def hit(scope: str, ident: str, rate: Rate, *, amount: int = 1) -> Count:
     """Count one event of `ident` in `scope` under `rate`."""
     now = clock()
@@ -77,14 +121,12 @@ def hit(scope: str, ident: str, rate: Rate, *, amount: int = 1) -> Count:
     key = f"rl:{scope}:{ident}:{start}"
     count = 0
     try:
-        for _ in range(3):
-            cache.add(key, 0, timeout=rate.seconds + 60)
-            try:
-                count = cache.incr(key, amount)
-                break
-            except ValueError:
-                # The key vanished between add and incr (evicted or expired): add it again.
-                continue
+        counter = _redis_counter()
+        if counter is None:
+            count = _count_in_cache(key, amount, rate.seconds + 60)
+        else:
+            shared, script = counter
+            count = int(script(keys=[shared.make_key(key)], args=[amount, rate.seconds + 60]))
     except Exception as exc:
         logger.warning("Rate counter unavailable (%s); allowing %s %s", exc, scope, ident)
         count = 0

@@ -184,6 +184,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "aistory"),
+            # One connection pool per process for every request's cache handle and the rate
+            # counters (core/redis_pool.py); stock RedisCache builds one per request under ASGI.
+            "OPTIONS": {"pool_class": "core.redis_pool.SharedConnectionPool"},
         }
     }
     CHANNEL_LAYERS = {
