@@ -37,13 +37,13 @@ $(JS_STAMP): $(JS_DIR)/package-lock.json $(JS_DIR)/package.json
 
 # The task worker (media analysis) runs beside the server. Ctrl-C stops the server; then,
 # or whenever the server stops, the worker gets one SIGTERM: it finishes the task in hand
-# and exits, and make returns when both are gone. migrate writes the bytecode cache (.pyc)
-# even where PYTHONDONTWRITEBYTECODE is set: the runtime install writes none, and without
-# it the three processes after migrate would each compile Django, openai's types and the
-# rest again (about 2 s each here).
+# and exits, and make returns when both are gone. seed_demo --migrate applies the migrations
+# and then the demo data in one process (one Django start-up less before the first answer),
+# and writes the bytecode cache (.pyc) even where PYTHONDONTWRITEBYTECODE is set: the runtime
+# install writes none, and without it the processes after it would each compile Django,
+# openai's types and the rest again (about 2 s each here).
 run: setup
-	PYTHONDONTWRITEBYTECODE= $(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo --bind $(HOST)
+	PYTHONDONTWRITEBYTECODE= $(PY) manage.py seed_demo --migrate --bind $(HOST)
 	@$(PY) manage.py media_worker --no-reload --own-process-group & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
 	trap 'exit 130' INT TERM; \

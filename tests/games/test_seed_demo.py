@@ -103,4 +103,12 @@ def test_a_published_password_left_from_a_local_run_stops_a_public_start():
 
 def test_make_run_tells_the_seed_where_it_will_listen():
     makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
-    assert "manage.py seed_demo --bind $(HOST)" in makefile
+    assert "manage.py seed_demo --migrate --bind $(HOST)" in makefile
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_then_seed_in_one_process():
+    out = StringIO()
+    call_command("seed_demo", "--force", "--migrate", stdout=out)
+    assert "Demo data ready" in out.getvalue()
+    assert Game.objects.filter(pk=1).exists()

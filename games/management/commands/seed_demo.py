@@ -6,6 +6,7 @@ import ipaddress
 import uuid
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -87,6 +88,11 @@ class Command(BaseCommand):
             help="Seed even outside the embedded mode (creates users with known passwords).",
         )
         parser.add_argument(
+            "--migrate",
+            action="store_true",
+            help="Apply the migrations first, in the same process (make run does).",
+        )
+        parser.add_argument(
             "--bind",
             default="127.0.0.1",
             help=(
@@ -96,8 +102,14 @@ class Command(BaseCommand):
             ),
         )
 
-    @transaction.atomic
     def handle(self, *args, **options):
+        if options["migrate"]:
+            # One Django start-up instead of two on `make run`'s path to the first answer.
+            call_command("migrate", interactive=False, verbosity=options["verbosity"])
+        self.seed(options)
+
+    @transaction.atomic
+    def seed(self, options):
         if not settings.EMBEDDED and not options["force"]:
             raise CommandError(
                 "seed_demo creates accounts with published passwords; it runs only in the "
