@@ -167,11 +167,47 @@ class TaskQueueCollector(Collector):
         yield queued
 
 
+class DatabasePoolCollector(Collector):
+    """The PostgreSQL connection pool of the process that answers the scrape (psycopg_pool's
+    `get_stats()`, reached through the database wrapper's `pool` property): connections open,
+    in use and the requests waiting for one. Each process has its own pool (DB_POOL_MAX), so
+    with several workers a scrape shows the one that answered; the pool's own counters
+    (`requests_waiting`) say whether requests queue for a connection."""
+
+    def collect(self):
+        from django.db import connections
+
+        size = GaugeMetricFamily(
+            "aistory_db_pool_connections", "Connections the pool holds open.", labels=["alias"]
+        )
+        in_use = GaugeMetricFamily(
+            "aistory_db_pool_connections_in_use",
+            "Connections lent to a request right now.",
+            labels=["alias"],
+        )
+        waiting = GaugeMetricFamily(
+            "aistory_db_pool_requests_waiting",
+            "Requests waiting for a connection right now.",
+            labels=["alias"],
+        )
+        for alias in connections:
+            pool = getattr(connections[alias], "pool", None)  # PostgreSQL with a pool only
+            if pool is None:
+                continue
+            stats = pool.get_stats()
+            open_now = stats.get("pool_size", 0)
+            size.add_metric([alias], open_now)
+            in_use.add_metric([alias], open_now - stats.get("pool_available", 0))
+            waiting.add_metric([alias], stats.get("requests_waiting", 0))
+        yield from (size, in_use, waiting)
+
+
 def render() -> bytes:
     """The whole scrape: this process's instruments (or every process's, in multiprocess
     mode) and the values read at scrape time."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(TaskQueueCollector())
+    registry.register(DatabasePoolCollector())
     scraped = generate_latest(registry)
     if settings.PROMETHEUS_MULTIPROC_DIR:
         merged = CollectorRegistry(auto_describe=False)

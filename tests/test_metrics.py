@@ -273,3 +273,21 @@ def test_with_a_multiprocess_directory_the_scrape_adds_up_every_process(tmp_path
     assert scraped.value("aistory_http_requests_total", **labels) == 2
     # Both processes have exited: their open streams are no longer counted.
     assert scraped.value("aistory_sse_streams_open") == 0
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="the connection pool is PostgreSQL's (DATABASE_URL)",
+)
+async def test_the_database_pool_is_in_the_scrape():
+    from django.conf import settings
+
+    async with _client() as http:
+        assert (await http.get("/api/game_titles")).status_code == 200
+        scraped = await scrape(http)
+    size = scraped.value("aistory_db_pool_connections", alias="default")
+    in_use = scraped.value("aistory_db_pool_connections_in_use", alias="default")
+    waiting = scraped.value("aistory_db_pool_requests_waiting", alias="default")
+    assert 1 <= size <= settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"]
+    assert 0 <= in_use <= size
+    assert waiting == 0
