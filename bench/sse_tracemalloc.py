@@ -19,7 +19,7 @@ Served only by the benchmark (never by the project): every request goes to
 compare, but the rest (RSS, the C allocator's figures, live objects, registries) still reads.
 
 The figures line names what could hold per-stream state: the engine's running turns and
-turns by key (`chats.engine`), asgiref's executors by thread-sensitive context, the pool of
+turns by key (`ai.engine`), asgiref's executors by thread-sensitive context, the pool of
 idle request threads (`config.handler`), the thread pool executors made so far, open SQLite
 connections, live threads, objects the collector tracks and the frozen ones (`gc.freeze()`
 at start-up), and glibc's `mallinfo2()` over all its arenas: `malloc_used_kib` (in use: C
@@ -117,7 +117,7 @@ def sqlite_open() -> int:
 def figures() -> str:
     from asgiref.sync import SyncToAsync
 
-    from chats import engine
+    from ai import engine
     from config.handler import ReusedThreadContext
 
     traced = tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else 0

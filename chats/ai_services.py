@@ -20,7 +20,8 @@ from django.conf import settings
 from django.db import transaction
 
 from ai import client as ai
-from chats import engine, prompts, replay, selectors, services
+from ai import engine, replay
+from chats import prompts, selectors, services
 from chats.errors import ReplyInFlight
 from chats.models import Chat, Message, MessageRole
 from core.errors import DomainError

@@ -24,7 +24,8 @@ from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
-from chats import ai_services, engine, replay, selectors, services, sse
+from ai import engine, replay
+from chats import ai_services, selectors, services, sse
 from chats.ai_serializers import (
     CharacterTurnOutput,
     CharacterTurnPartialOutput,

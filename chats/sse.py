@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from django.conf import settings
 from django.http import StreamingHttpResponse
 
-from chats import engine
+from ai import engine
 from core import metrics
 
 HEADERS = {

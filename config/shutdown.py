@@ -6,7 +6,7 @@ finishes and its connection closes after it; a WebSocket is closed at once with 
 "service restart", and its application receives `websocket.disconnect` 1012), waits up to
 `timeout_graceful_shutdown` for the connections to end, cancels what is left, and only then
 sends the ASGI `lifespan.shutdown` event. So the lifespan event comes too late to act on, and
-an AI reply runs in a task of its own (chats.engine), which uvicorn neither waits for nor
+an AI reply runs in a task of its own (ai.engine), which uvicorn neither waits for nor
 cancels: an SSE stream would hold its connection until the reply ends or the timeout cuts it,
 and a cut reply is never stored.
 
@@ -19,7 +19,7 @@ This module adds, on public hooks only:
 - `is_shutting_down()`: True from the signal on (for a readiness check: answer 503 so the
   load balancer stops sending work here).
 - the grace: replies still running `SHUTDOWN_GRACE_SECONDS` after the signal are stopped
-  (`chats.engine.stop_all`): each stores what it has, marked stopped, and its SSE stream ends
+  (`ai.engine.stop_all`): each stores what it has, marked stopped, and its SSE stream ends
   with `finish` and `[DONE]`. uvicorn's own timeout is the grace plus `STORE_MARGIN_SECONDS`
   (`server_timeout()`), time for the stopped replies to be stored and their streams to end.
 
@@ -75,7 +75,7 @@ def begin() -> None:
 async def end_replies(grace: float) -> int:
     """Wait until no reply runs in this process or `grace` seconds have passed; then stop
     those still running (each is stored, marked stopped). Returns how many were stopped."""
-    from chats import engine
+    from ai import engine
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + grace

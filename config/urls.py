@@ -22,6 +22,6 @@ urlpatterns = [
     path("api/", include("games.urls")),
     path("api/", include("characters.urls")),
     path("api/", include("chats.urls")),
-    path("api/v1/chat/", include("chats.workflow_urls")),
+    path("api/v1/chat/", include("chats.workflow.urls")),
     path("api/v1/", include("media_library.urls")),
 ]

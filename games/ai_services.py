@@ -2,7 +2,7 @@
 
 The REST routes and the `/ws` socket both call these. Each writes through `services` (short
 locked transactions) and reads through `selectors`, and never waits on the model inside a
-transaction. Dialogue runs through the one turn engine (`chats.engine`): the reply is streamed
+transaction. Dialogue runs through the one turn engine (`ai.engine`): the reply is streamed
 as a task of its own and stored even if the client that asked goes away.
 """
 
@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from ai import client as ai
+from ai import engine
 from ai.errors import AIServiceError
 from ai.types import IMAGE_MIMES, IMAGE_SIZES, ChatMessage
-from chats import engine
 from core.times import iso_utc
 from games import prompts, selectors, services
 from games.errors import InvalidGameInput, PromptTooLarge

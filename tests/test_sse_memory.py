@@ -22,7 +22,7 @@ import pytest
 from asgiref.sync import SyncToAsync
 from django.http import StreamingHttpResponse
 
-from chats import engine
+from ai import engine
 from config.asgi import application
 from config.handler import MAX_IDLE_THREADS, ReusedThreadContext
 

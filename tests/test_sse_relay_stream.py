@@ -10,8 +10,9 @@ import json
 import httpx
 import pytest
 
+from ai import engine
 from ai.providers.openai_compat import sse_data
-from chats import apis, engine, sse
+from chats import apis, sse
 from config.asgi import application
 
 BASE = "http://testserver"

@@ -20,7 +20,7 @@ Client frames are JSON objects with a `type`: `join-session`, `leave-session`,
 `chat-message`, `typing`, `choice-selected`. A socket follows the sessions it joined (only
 members of the session's project may join; viewers may join and read, not write). A problem
 with a frame never closes the socket: it gets `{type: "error", code, message}` with one of the
-seed's codes. Writes go through the same services as REST (`chats.workflow_services`), and
+seed's codes. Writes go through the same services as REST (`chats.workflow.services`), and
 what they store reaches every socket of the session as domain events rendered here:
 `message-received` (a member's line), `ai-response` (the AI's reply with its choices),
 `progress-update` (a step completed), `user-typing` (to the others only).
@@ -41,8 +41,9 @@ from django.db.models import F, Func, IntegerField, Subquery
 
 from accounts.models import User
 from accounts.ownership import actor_or_none
-from chats import workflow_selectors, workflow_services
 from chats.models import Chat
+from chats.workflow import selectors as workflow_selectors
+from chats.workflow import services as workflow_services
 from config.api.parsers import JsonInputError, json_parse
 from config.api.throttles import movie_rate_limit
 from core.errors import DomainError, ErrorCode

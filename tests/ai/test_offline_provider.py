@@ -12,10 +12,10 @@ from PIL import Image
 
 from accounts.services import tokens_for_user
 from ai import client as ai
+from ai import engine
 from ai.errors import AIServiceError
 from ai.providers import diagnostics, get_provider
 from ai.providers.offline import OFFLINE_TAG
-from chats import engine
 from tests.factories import UserFactory
 
 SYSTEM = (

@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from chats import engine
+from ai import engine
 from config.asgi import application
 from games import ai_services
 from games.models import Message

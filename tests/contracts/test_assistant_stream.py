@@ -17,7 +17,8 @@ import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chats import ai_services, engine, replay, sse
+from ai import engine, replay
+from chats import ai_services, sse
 from chats.models import Chat, Message
 from config.asgi import application
 from tests.factories import CharacterFactory

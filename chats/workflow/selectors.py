@@ -18,7 +18,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from chats.models import Chat, Message, SessionStatus
-from chats.workflow_errors import SessionNotFound
+from chats.workflow.errors import SessionNotFound
 from projects.selectors import project_check_access, projects_readable_by
 
 SESSION_STATUSES = tuple(SessionStatus.values)

@@ -34,16 +34,18 @@ from django.db import transaction
 
 from accounts.models import User
 from ai import client as ai
-from chats import engine, workflow_prompts, workflow_selectors
+from ai import engine
 from chats.models import Chat, Message
 from chats.services import new_client_id
-from chats.workflow_errors import (
+from chats.workflow import prompts as workflow_prompts
+from chats.workflow import selectors as workflow_selectors
+from chats.workflow.errors import (
     ChoiceAlreadyMade,
     ChoiceNotOffered,
     InvalidWorkflowInput,
     SessionTurnInFlight,
 )
-from chats.workflow_records import (
+from chats.workflow.records import (
     attachments_check,
     message_check,
     reply_store,

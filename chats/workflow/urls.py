@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from chats import workflow_apis
+from chats.workflow import apis as workflow_apis
 
 urlpatterns = [
     path("message", workflow_apis.ChatMessageApi.as_view(), name="movie-chat-message"),

@@ -1,7 +1,7 @@
 """Writers of the rows of the movie projects' workflow chat (family M): sessions, the
 members' lines and the AI's replies with their choices, each announced after commit.
 
-The turn (`chats.workflow_services`) calls these inside its short transactions; they never
+The turn (`chats.workflow.services`) calls these inside its short transactions; they never
 wait on the model. What a stored line tells the sockets is `message_snapshot`, a domain
 event's payload that each consumer renders as its own frame.
 """
@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 from chats.models import Chat, ChatKind, Message, MessageRole, SessionStatus, new_session_id
 from chats.services import new_client_id, title_from
-from chats.workflow_errors import InvalidWorkflowInput, SessionNotFound
+from chats.workflow.errors import InvalidWorkflowInput, SessionNotFound
 from core.limits import content_size_check
 from core.times import iso_utc
 from media_library.selectors import media_readable_by

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from chats import workflow_selectors
 from chats.models import MessageRole, SessionStatus
-from chats.workflow_records import sender_of
-from chats.workflow_services import MAX_ATTACHMENTS
+from chats.workflow import selectors as workflow_selectors
+from chats.workflow.records import sender_of
+from chats.workflow.services import MAX_ATTACHMENTS
 from config.api.pagination import PaginationOutput
 from projects import workflow
 

@@ -14,8 +14,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from chats import workflow_selectors, workflow_services
-from chats.workflow_serializers import (
+from chats.workflow import selectors as workflow_selectors
+from chats.workflow import services as workflow_services
+from chats.workflow.serializers import (
     ChatUploadInput,
     ChatUploadOutput,
     ChoiceInput,

@@ -18,10 +18,10 @@ from collections.abc import AsyncIterator
 
 from django.conf import settings
 
-from chats.engine import DONE, TurnEvent
+from ai.engine import DONE, TurnEvent
 
 BLOCK_MS = 15_000
-logger = logging.getLogger("chats.replay")
+logger = logging.getLogger("ai.replay")
 
 
 def _redis():

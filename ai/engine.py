@@ -44,7 +44,7 @@ from core import logcontext, metrics
 from core.errors import Busy, ConflictError, DomainError, ErrorCode
 from core.ratelimit import Rate, RateLimited, hit
 
-logger = logging.getLogger("chats.engine")
+logger = logging.getLogger("ai.engine")
 
 PER_MESSAGE_OVERHEAD = 4
 

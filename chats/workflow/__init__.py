@@ -1,0 +1,1 @@
+"""Family M's workflow chat: project sessions, steps, choices and attachments."""
