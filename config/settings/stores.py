@@ -1,0 +1,72 @@
+"""Where state lives: the database, the cache and the channel layer, per run mode."""
+
+import os
+
+import dj_database_url
+
+from config.settings.environment import DATABASE_URL, LOCAL_DIR, REDIS_URL
+
+if DATABASE_URL:
+    # Under ASGI each request may run its sync code in a new thread, so persistent
+    # per-thread connections would pile up; a psycopg pool shares a bounded set instead.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        from psycopg_pool import ConnectionPool
+
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": int(os.environ.get("DB_POOL_MIN", 2)),
+            "max_size": int(os.environ.get("DB_POOL_MAX", 20)),
+            # How long a request waits for a connection before it is a 503 (database down).
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT", 10)),
+            # A connection that broke while idle (the database restarted) is replaced when it
+            # is taken, so the server recovers on its own once the database is back.
+            "check": ConnectionPool.check_connection,
+        }
+else:
+    DATABASES = {
+        "default": {
+            # Django's SQLite backend that creates the file's directory when it connects.
+            "ENGINE": "config.sqlite3",
+            "NAME": os.environ.get("SQLITE_PATH", str(LOCAL_DIR / "db.sqlite3")),
+            # IMMEDIATE takes the write lock at BEGIN, so counters bumped inside a
+            # transaction (message sequence numbers) cannot interleave. WAL lets readers run
+            # beside the writer.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "aistory"),
+            # One connection pool per process for every request's cache handle and the rate
+            # counters (core/redis_pool.py); stock RedisCache builds one per request under ASGI.
+            "OPTIONS": {"pool_class": "core.redis_pool.SharedConnectionPool"},
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            # channels_redis with a pool that waits for a free connection instead of failing
+            # (realtime/layers.py), so hundreds of sockets closing at once all leave their group.
+            "BACKEND": "realtime.layers.PooledRedisChannelLayer",
+            "CONFIG": {
+                "pool_max_connections": int(os.environ.get("CHANNEL_POOL_MAX_CONNECTIONS", 100)),
+                "pool_timeout": 20,
+                # channels_redis blocks 5 s per poll of a consumer's channel; redis-py's
+                # default 5 s read timeout would kill every socket idle that long.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "prefix": os.environ.get("CHANNEL_PREFIX", "aistory"),
+                "capacity": 1000,
+                "expiry": 30,
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
