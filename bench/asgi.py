@@ -1,40 +1,25 @@
-"""The benchmark's ASGI application: the project's, plus the bare baseline views.
+"""The baseline's ASGI application: stock Django, nothing of the project's serving path.
 
-`/bench/bare/…` goes to a Django handler with no middleware and the URLconf of
-bench/bare.py; everything else goes to `config.asgi.application` unchanged, so both are
-served by the same process, settings and database connections. Only the benchmark harness
-(bench/serving.py) serves this module; `make run` and the tests serve config.asgi.
+`get_asgi_application()` with bench/bare_settings.py (no middleware, the bare views of
+bench/bare.py, Django's own connection pool). bench/serving.py serves it in a process of its
+own, through the same server entry point as the API's process, which serves the production
+application (`config.asgi:application`) unchanged. Only the benchmark serves this module.
 """
 
-from __future__ import annotations
+import os
 
-from django.core.handlers.asgi import ASGIHandler
-from django.core.handlers.exception import convert_exception_to_response
+# bench/serving.py sets it for the process: the server entry point reads settings before it
+# loads this module, so setting it here would come too late.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.bare_settings")
 
-from config.asgi import application as project_application  # sets Django up
+from config.embedded import prepare
 
-BARE_PREFIX = "/bench/bare/"
+prepare()  # the embedded mode's kept secret key, as config.asgi does
 
+from django.conf import settings  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
 
-class BareASGIHandler(ASGIHandler):
-    """Django's ASGI handler with an empty middleware chain and the bare URLconf."""
+application = get_asgi_application()
 
-    def load_middleware(self, is_async=False):
-        self._view_middleware = []
-        self._template_response_middleware = []
-        self._exception_middleware = []
-        get_response = self._get_response_async if is_async else self._get_response
-        self._middleware_chain = convert_exception_to_response(get_response)
-
-    def resolve_request(self, request):
-        request.urlconf = "bench.bare"
-        return super().resolve_request(request)
-
-
-bare_application = BareASGIHandler()
-
-
-async def application(scope, receive, send):
-    if scope["type"] == "http" and scope["path"].startswith(BARE_PREFIX):
-        return await bare_application(scope, receive, send)
-    return await project_application(scope, receive, send)
+if settings.ROOT_URLCONF != "bench.bare":
+    raise RuntimeError("bench.asgi needs DJANGO_SETTINGS_MODULE=bench.bare_settings")

@@ -1,18 +1,22 @@
-"""The serving path against bare Django, and ASGI servers against each other.
+"""The serving path against stock Django, on each database shape, through the production server.
 
-For each server (daphne through `python -m config.serve`, uvicorn, granian; one process
-unless --workers) this starts it on a free loopback port with bench/asgi.py (the project's
-application plus bare Django views of the same queries, bench/bare.py), pinned to core 0
-with taskset when the machine has two cores or more, and drives it with wrk pinned to
-core 1. For each route it alternates the API and its bare view, --runs times for
---duration seconds each, and takes the medians. It prints every figure beside its baseline
-from the same run, the ratio last, then each server against daphne.
+For each shape (SQLite; PostgreSQL; PostgreSQL with Redis, as production runs) this starts two
+processes through the production entry point (`python -m config.serve_uvicorn`), both pinned
+to core 0 with taskset when the machine has two cores or more: the API (`config.asgi`, the
+production application, unchanged) and its baseline (bench/asgi.py: stock Django with no
+middleware, the bare views of bench/bare.py doing the same queries, Django's own connection
+pool; with Redis, one pipelined INCR + EXPIRE per request on a shared pool). wrk, pinned to
+core 1, drives one route at a time, alternating API and baseline, --runs times for --duration
+seconds each; the medians are printed beside each other, the ratio last.
 
     make bench                                   # or: .venv/bin/python bench/serving.py
-    .venv/bin/python bench/serving.py --servers daphne --runs 1 --duration 3
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/aistory_bench \
+      REDIS_URL=redis://127.0.0.1:6379/3 SECRET_KEY=bench-only .venv/bin/python bench/serving.py
 
-Only 127.0.0.1 is contacted; every wrk run is bounded by --duration and every server is
-stopped at the end. The game throttle stays on, with a limit too high to trip.
+The shapes default to SQLite plus whatever DATABASE_URL and REDIS_URL make possible
+(--shapes sqlite,postgresql,postgresql+redis picks). Only 127.0.0.1 is contacted; every wrk
+run is bounded by --duration and every server is stopped at the end. The game throttle stays
+on, with a limit too high to trip.
 """
 
 from __future__ import annotations
@@ -28,13 +32,17 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = "bench.asgi:application"
+API_APP = "config.asgi:application"
+BARE_APP = "bench.asgi:application"
+BARE_SETTINGS = "bench.bare_settings"
 PINNED = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+SHAPES = ("sqlite", "postgresql", "postgresql+redis")
 
 
 def free_port() -> int:
@@ -43,24 +51,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_command(name: str, port: int, workers: int) -> list[str]:
+def server_command(name: str, port: int, workers: int, app: str) -> list[str]:
     py, host = sys.executable, "127.0.0.1"
-    if name == "daphne":
-        if workers != 1:
-            raise SystemExit("daphne serves one process per port; use uvicorn or granian")
-        # -v 0: no access log, as the other two are started.
-        return [py, "-m", "config.serve", "-b", host, "-p", str(port), "-v", "0", APP]
     if name == "uvicorn":
         # The production entry point: uvicorn with the project's WebSocket limits.
         return [
             py, "-m", "config.serve_uvicorn", "-b", host, "-p", str(port),
-            "--workers", str(workers), "-v", "0", APP,
+            "--workers", str(workers), "-v", "0", app,
         ]  # fmt: skip
-    if name == "granian":
-        return [
-            py, "-m", "granian", "--interface", "asgi", "--host", host, "--port", str(port),
-            "--workers", str(workers), "--no-access-log", "--log-level", "warning", APP,
-        ]  # fmt: skip
+    if name == "daphne":
+        if workers != 1:
+            raise SystemExit("daphne serves one process per port; use uvicorn")
+        # Plain daphne, unpatched, as Channels' runserver uses it: a comparison only.
+        return [py, "-m", "daphne", "-b", host, "-p", str(port), "-v", "0", app]
     raise SystemExit(f"unknown server {name}")
 
 
@@ -69,13 +72,15 @@ def pin(command: list[str], cores: str) -> list[str]:
 
 
 def wait_ready(base: str, server: subprocess.Popen) -> None:
-    for _ in range(300):
+    """Return once the server answers HTTP at all (the baseline has no /api/health: a 404)."""
+    for _ in range(600):
         if server.poll() is not None:
             raise RuntimeError("server exited; see .local/bench-serving.log")
         try:
-            with urllib.request.urlopen(f"{base}/api/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
+            with urllib.request.urlopen(f"{base}/api/health", timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
         except OSError:
             pass
         time.sleep(0.1)
@@ -127,12 +132,10 @@ def routes(seed: dict, directory: str) -> list[tuple[str, str, str, str | None]]
     ]  # fmt: skip
 
 
-def measure(
-    name: str, env: dict, seed: dict, directory: str, args, log, workers: int, pinned: bool
-) -> dict:
+def start(name: str, app: str, env: dict, log, workers: int, pinned: bool):
+    """One server process on a free port, in a session of its own; (process, base URL)."""
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = server_command(name, port, workers)
+    command = server_command(name, port, workers, app)
     server = subprocess.Popen(
         pin(command, "0") if pinned else command,
         cwd=ROOT,
@@ -141,19 +144,45 @@ def measure(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    return server, f"http://127.0.0.1:{port}"
+
+
+def stop(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    os.killpg(server.pid, 15)
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, 9)
+        server.wait()
+
+
+def measure(name: str, env: dict, seed: dict, directory: str, args, log, workers, pinned) -> dict:
+    """Medians of API and baseline for each route, from two processes serving side by side.
+
+    Only one of the two is under load at a time; both sit on the same core, so each run gets
+    the core the other leaves idle.
+    """
+    bare_env = {**env, "DJANGO_SETTINGS_MODULE": BARE_SETTINGS}
+    servers = {
+        "api": start(name, API_APP, env, log, workers, pinned),
+        "bare": start(name, BARE_APP, bare_env, log, workers, pinned),
+    }
     results = {}
     try:
-        wait_ready(base, server)
+        for server, base in servers.values():
+            wait_ready(base, server)
         for route, api, bare, script in routes(seed, directory):
-            for path in (api, bare):  # warm up: imports, first connections
-                wrk(base + path, 1, args.connections, script, pinned)
+            urls = {"api": servers["api"][1] + api, "bare": servers["bare"][1] + bare}
+            for url in urls.values():  # warm up: imports, first connections
+                wrk(url, 1, args.connections, script, pinned)
             samples = {"api": [], "bare": []}
             for run in range(args.runs):
                 order = ("api", "bare") if run % 2 == 0 else ("bare", "api")
                 for which in order:
-                    path = api if which == "api" else bare
                     samples[which].append(
-                        wrk(base + path, args.duration, args.connections, script, pinned)
+                        wrk(urls[which], args.duration, args.connections, script, pinned)
                     )
             results[route] = {
                 which: {
@@ -163,12 +192,8 @@ def measure(
                 for which, runs in samples.items()
             }
     finally:
-        os.killpg(server.pid, 15)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, 9)
-            server.wait()
+        for server, _ in servers.values():
+            stop(server)
     return results
 
 
@@ -188,9 +213,39 @@ def ensure_database(url: str) -> None:
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def shape_environment(shape: str, directory: str) -> dict:
+    """The servers' environment for one shape: the caller's, less what the shape leaves out."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    if shape != "sqlite":
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    if shape == "postgresql+redis":
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    return {
+        **env,
+        "LOCAL_DIR": str(Path(directory) / shape),
+        "AI_OFFLINE_DELAY": "0",
+        "LOG_LEVEL": "WARNING",
+        "GAME_RATE": os.environ.get("GAME_RATE") or "100000000/min",
+    }
+
+
+def default_shapes() -> str:
+    shapes = ["sqlite"]
+    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        shapes.append("postgresql")
+        if os.environ.get("REDIS_URL"):
+            shapes.append("postgresql+redis")
+    return ",".join(shapes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--servers", default="daphne,uvicorn,granian")
+    parser.add_argument("--shapes", default=default_shapes(), help=",".join(SHAPES))
+    parser.add_argument("--servers", default="uvicorn", help="uvicorn (production), daphne")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=float, default=5)
     parser.add_argument("--connections", type=int, default=16)
@@ -202,48 +257,51 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `apt-get install wrk` (make bench installs it)")
+    shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
+    for shape in shapes:
+        if shape not in SHAPES:
+            raise SystemExit(f"unknown shape {shape}: one of {', '.join(SHAPES)}")
+        if shape != "sqlite" and not os.environ.get("DATABASE_URL"):
+            raise SystemExit(f"the {shape} shape needs DATABASE_URL (a scratch database)")
+        if shape.endswith("redis") and not os.environ.get("REDIS_URL"):
+            raise SystemExit(f"the {shape} shape needs REDIS_URL")
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     counts = [int(n) for n in args.workers.split(",") if n.strip()]
     # One process per server: pinned to core 0, wrk to core 1. Several worker counts: the
     # servers may use both cores, so nothing is pinned, for every count alike.
     pinned = PINNED and counts == [1]
-    if any(n != 1 for n in counts) and not os.environ.get("REDIS_URL"):
+    if any(n != 1 for n in counts) and shapes != ["postgresql+redis"]:
         # config.serve_uvicorn refuses workers without a shared channel layer and cache.
-        raise SystemExit("--workers above 1 needs REDIS_URL (e.g. redis://127.0.0.1:6379/3)")
-    if "daphne" in servers and any(n != 1 for n in counts):
-        servers.remove("daphne")  # one process per port; it is measured with one worker only
-        if not servers:
-            raise SystemExit("daphne serves one process per port; use uvicorn or granian")
+        raise SystemExit("--workers above 1 needs --shapes postgresql+redis")
     log_path = ROOT / ".local" / "bench-serving.log"
     log_path.parent.mkdir(exist_ok=True)
+    py = sys.executable
+    ensure_database(os.environ.get("DATABASE_URL", ""))
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    print(f"commit {commit or '?'}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     with tempfile.TemporaryDirectory() as directory, log_path.open("w") as log:
-        env = {
-            **os.environ,
-            "LOCAL_DIR": directory,
-            "AI_OFFLINE_DELAY": "0",
-            "LOG_LEVEL": "WARNING",
-            "GAME_RATE": os.environ.get("GAME_RATE") or "100000000/min",
-        }
-        py = sys.executable
-        ensure_database(os.environ.get("DATABASE_URL", ""))
-        subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        seeded = subprocess.run(
-            [py, "-m", "bench.seed"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-        )
-        seed = json.loads(seeded.stdout.strip().splitlines()[-1])
-        results = {
-            (name, n): measure(name, env, seed, directory, args, log, n, pinned)
-            for n in counts
-            for name in servers
-        }
-    report(results, seed, args, counts, pinned)
+        for shape in shapes:
+            env = shape_environment(shape, directory)
+            subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+            seeded = subprocess.run(
+                [py, "-m", "bench.seed"], cwd=ROOT, env=env, check=True, capture_output=True,
+                text=True,
+            )  # fmt: skip
+            seed = json.loads(seeded.stdout.strip().splitlines()[-1])
+            results = {
+                (name, n): measure(name, env, seed, directory, args, log, n, pinned)
+                for n in counts
+                for name in servers
+            }
+            report(shape, results, seed, args, counts, pinned)
 
 
-def report(results: dict, seed: dict, args, counts: list[int], pinned: bool) -> None:
-    database = "postgresql" if os.environ.get("DATABASE_URL") else "sqlite"
+def report(shape, results: dict, seed: dict, args, counts: list[int], pinned: bool) -> None:
     print(
-        f"database={database} workers={args.workers} wrk -t1 -c{args.connections} "
-        f"-d{args.duration:g}s, median of {args.runs}, server "
+        f"\ndatabase={shape} workers={args.workers} wrk -t1 -c{args.connections} "
+        f"-d{args.duration:g}s, median of {args.runs}, servers "
         f"{'pinned to core 0, wrk to core 1' if pinned else 'not pinned'}"
     )
     print(f"\n{'route':28} {'queries api/bare':>16}")
@@ -261,17 +319,6 @@ def report(results: dict, seed: dict, args, counts: list[int], pinned: bool) -> 
                 f"{name:8} {n:>2} {route:28} {row['bare']['rps']:>10.1f} "
                 f"{row['api']['rps']:>10.1f} {errors:>4} {ratio:>6.2f}"
             )
-    if ("daphne", 1) in results and len(results) > 1:
-        print(f"\n{'server':8} {'route (API)':28} {'daphne':>10} {'req/s':>10} {'ratio':>6}")
-        for (name, n), rows in results.items():
-            if name == "daphne" or n != 1:
-                continue
-            for route, row in rows.items():
-                base_rps = results[("daphne", 1)][route]["api"]["rps"]
-                print(
-                    f"{name:8} {route:28} {base_rps:>10.1f} {row['api']['rps']:>10.1f} "
-                    f"{row['api']['rps'] / base_rps:>6.2f}"
-                )
     if len(counts) > 1:
         first = counts[0]
         print(f"\nscaling: each figure against the same server with {first} worker(s)")
@@ -286,6 +333,7 @@ def report(results: dict, seed: dict, args, counts: list[int], pinned: bool) -> 
                     f"{row['api']['rps'] / base['api']['rps']:>6.2f} "
                     f"{row['bare']['rps'] / base['bare']['rps']:>6.2f}"
                 )
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
