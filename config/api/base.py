@@ -1,11 +1,13 @@
-"""One base view class per family. Every API view inherits from exactly one of these."""
+"""One base view class per family. Every API view inherits from exactly one of these.
+
+Sync routes use DRF's `APIView`; a route with a handler that waits on a model uses the
+`Async*` variant, adrf's async view (config/compat/adrf.py). Each sets its family's
+authentication, permissions, throttles, pagination and `get_exception_handler()` through DRF's
+public attributes and hooks.
+"""
 
 from __future__ import annotations
 
-from inspect import iscoroutinefunction
-
-from adrf.views import APIView as AdrfAPIView
-from asgiref.sync import sync_to_async
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -23,36 +25,7 @@ from config.api.parsers import SafeJSONParser
 from config.api.permissions import Authenticated, GameAccess
 from config.api.renderers import MovieJSONRenderer
 from config.api.throttles import AssistantRateThrottle, GameRateThrottle, MovieTierThrottle
-
-
-class AsyncAPIView(AdrfAPIView):
-    """adrf's async view, with its sync handlers in one thread hop.
-
-    A route that waits on a model has an async handler; its other methods (a plain read, an
-    update) are sync. adrf would run such a request as three thread round trips: `initial()`
-    in a thread, back to the event loop for async throttles even when there are none
-    (`async_to_sync`), then the handler in a thread again. Here a sync handler's whole DRF
-    dispatch (authentication, throttles, permissions, handler, exception handling, response
-    finalisation) runs as one `sync_to_async` call, as Django runs a sync view; an async
-    handler keeps adrf's path. Django's check that a class's handlers are all sync or all
-    async does not apply: the class is async and dispatches per method.
-    """
-
-    view_is_async = True
-
-    async def async_dispatch(self, request, *args, **kwargs):
-        method = request.method.lower()
-        handler = getattr(self, method, None) if method in self.http_method_names else None
-        if handler is not None and iscoroutinefunction(handler):
-            return await super().async_dispatch(request, *args, **kwargs)
-        return await sync_to_async(self.sync_dispatch)(request, *args, **kwargs)
-
-    def check_throttles(self, request):
-        # adrf calls async_to_sync for its async throttles even when there are none: a
-        # round trip to the event loop per request. None of ours is async.
-        if any(iscoroutinefunction(t.allow_request) for t in self.get_throttles()):
-            return super().check_throttles(request)
-        return APIView.check_throttles(self, request)
+from config.compat.adrf import AsyncAPIView
 
 
 class FamilyApiView(APIView):
@@ -96,8 +69,10 @@ class MovieApiView(FamilyApiView):
     errors; `X-Request-ID` and the tier's `X-RateLimit-*` headers on every answer.
 
     DRF authenticates, checks permissions, then throttles. M counts every request, a refused
-    one included, so this view authenticates first, counts the request (anonymous when the
-    token is bad), and only then raises the authentication error or checks permissions.
+    one included, and answers 429 before 401 or 403 once the caller is over the limit: a
+    failed authentication counts the request (anonymous) before it is raised, and the
+    permission check counts it first. DRF's own throttle check afterwards is then skipped, so
+    no throttle counts the request twice.
     """
 
     family = "M"
@@ -110,21 +85,23 @@ class MovieApiView(FamilyApiView):
     def get_exception_handler(self):
         return movie_exception_handler
 
-    def initial(self, request, *args, **kwargs):
-        self.format_kwarg = self.get_format_suffix(**kwargs)
-        neg = self.perform_content_negotiation(request)
-        request.accepted_renderer, request.accepted_media_type = neg
-        version, scheme = self.determine_version(request, *args, **kwargs)
-        request.version, request.versioning_scheme = version, scheme
-        auth_error = None
+    def perform_authentication(self, request):
         try:
-            self.perform_authentication(request)
-        except APIException as exc:
-            auth_error = exc
+            super().perform_authentication(request)
+        except APIException:
+            self.check_throttles(request)
+            raise
+
+    def check_permissions(self, request):
         self.check_throttles(request)
-        if auth_error is not None:
-            raise auth_error
-        self.check_permissions(request)
+        super().check_permissions(request)
+
+    def check_throttles(self, request):
+        # A view instance serves one request: once checked, the request has been counted.
+        if getattr(self, "throttles_checked", False):
+            return
+        self.throttles_checked = True
+        super().check_throttles(request)
 
     def paginate(self, queryset, request):
         """(items of the requested page, the seed's pagination object)."""
@@ -136,14 +113,14 @@ class MovieApiView(FamilyApiView):
         return response
 
 
-class AsyncMovieApiView(AsyncAPIView, MovieApiView):
+class AsyncMovieApiView(MovieApiView, AsyncAPIView):
     """Family M for routes that wait on a model: async handlers, M's policies and envelope."""
 
 
-class AsyncGameApiView(AsyncAPIView, GameApiView):
+class AsyncGameApiView(GameApiView, AsyncAPIView):
     """Family G for routes that wait on a model: async handlers, G's policies and envelope."""
 
 
-class AsyncAssistantApiView(AsyncAPIView, AssistantApiView):
+class AsyncAssistantApiView(AssistantApiView, AsyncAPIView):
     """Family A for routes that wait (a chat's detail and its streamed reply): async handlers,
-    A's policies and envelope; a sync handler of the same class runs in one thread hop."""
+    A's policies and envelope."""

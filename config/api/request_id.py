@@ -2,8 +2,12 @@
 
 A client (or a proxy in front of the server) may send its own `X-Request-ID` to correlate logs;
 it is kept when it is sane (1 to 128 characters of letters, digits and `-_.:`), else the server
-makes one (`req-` and 16 random hex digits). The id is stored on the Django request, so the
-view, its error handler and the middleware all see the same one.
+makes one (`req-` and 16 random hex digits).
+
+The id is kept in the request's `META` under an application key (lower case, with a dot, as
+PEP 3333 names application entries in the environ). A DRF `Request` hands out its Django
+request's very `META` dict, so the view, its error handler, the middleware and the request log
+all see the same id, whichever of the two request objects they hold.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import secrets
 HEADER = "X-Request-ID"
 _META_KEY = "HTTP_X_REQUEST_ID"
 _SANE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-_ATTRIBUTE = "_movie_request_id"
+META_REQUEST_ID = "aistory.request_id"
 
 
 def new_request_id() -> str:
@@ -23,11 +27,13 @@ def new_request_id() -> str:
 
 def request_id_for(request) -> str:
     """The id of `request` (a Django HttpRequest or a DRF Request), made once on first use."""
-    django_request = getattr(request, "_request", request)
-    existing = getattr(django_request, _ATTRIBUTE, None)
+    meta = getattr(request, "META", None)
+    if meta is None:
+        return new_request_id()
+    existing = meta.get(META_REQUEST_ID)
     if existing:
         return existing
-    sent = (getattr(django_request, "META", {}) or {}).get(_META_KEY, "").strip()
+    sent = (meta.get(_META_KEY) or "").strip()
     value = sent if _SANE.match(sent) else new_request_id()
-    setattr(django_request, _ATTRIBUTE, value)
+    meta[META_REQUEST_ID] = value
     return value

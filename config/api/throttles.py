@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from django.conf import settings
+from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from core import ratelimit
@@ -66,7 +67,8 @@ class LoginRateThrottle(FamilyRateThrottle):
 # --- Family M: per-tier hourly limits -------------------------------------------------------
 
 ANONYMOUS_TIER = "anonymous"
-RATE_STATE_ATTRIBUTE = "_movie_rate_state"
+# Kept in the request's META (shared by the DRF and the Django request, see request_id).
+META_RATE_STATE = "aistory.movie_rate_state"
 
 
 @dataclass(frozen=True)
@@ -100,25 +102,23 @@ class RateState:
 
 def client_address(request) -> str:
     """The caller's address (core.ratelimit.client_address with TRUSTED_PROXY_COUNT)."""
-    meta = getattr(getattr(request, "_request", request), "META", {})
-    return core_client_address(meta, settings.TRUSTED_PROXY_COUNT)
+    return core_client_address(request.META, settings.TRUSTED_PROXY_COUNT)
 
 
 def _caller(request) -> tuple[str, str]:
     """(counter identity, tier) of the caller: the user when authenticated, else the address.
 
-    In a view `request` is DRF's, already authenticated (`_user` is set, None when the token
-    was refused); outside one the middleware leaves the Bearer token's user in `_movie_user`.
-    Django's own `request.user` (the admin's session) is never used.
+    In a view `request` is DRF's and the throttle runs after `perform_authentication`, so
+    `request.user` is already resolved (anonymous when the token was refused) and reading it
+    costs nothing. Outside a view the middleware leaves the Bearer token's user in
+    `_movie_user` on the Django request. Django's own `request.user` (the admin's session) is
+    never used.
     """
-    django_request = getattr(request, "_request", request)
-    if hasattr(request, "_request") and hasattr(request, "_user"):
-        user = request._user
-    else:
-        user = getattr(django_request, "_movie_user", None)
+    in_view = isinstance(request, Request)
+    user = request.user if in_view else getattr(request, "_movie_user", None)
     if user is not None and getattr(user, "is_authenticated", False):
         return f"user-{user.pk}", getattr(user, "tier", "free") or "free"
-    return f"addr-{client_address(django_request)}", ANONYMOUS_TIER
+    return f"addr-{client_address(request)}", ANONYMOUS_TIER
 
 
 def movie_rate_limit(tier: str) -> int:
@@ -134,19 +134,18 @@ def movie_rate_count(request) -> RateState:
     never lose a count). The state is kept on the request, so the middleware and the view
     count it once.
     """
-    django_request = getattr(request, "_request", request)
-    state = getattr(django_request, RATE_STATE_ATTRIBUTE, None)
+    state = request.META.get(META_RATE_STATE)
     if state is not None:
         return state
     ident, tier = _caller(request)
     counted = hit("m", ident, Rate(movie_rate_limit(tier), settings.MOVIE_RATE_WINDOW))
     state = RateState(limit=counted.limit, count=counted.count, reset=counted.reset, tier=tier)
-    setattr(django_request, RATE_STATE_ATTRIBUTE, state)
+    request.META[META_RATE_STATE] = state
     return state
 
 
 def movie_rate_state(request) -> RateState | None:
-    return getattr(getattr(request, "_request", request), RATE_STATE_ATTRIBUTE, None)
+    return request.META.get(META_RATE_STATE)
 
 
 class MovieTierThrottle(BaseThrottle):
