@@ -86,30 +86,39 @@ class FamilyAutoSchema(AutoSchema):
       cookie identity): their security is `[{bearerAuth: []}, {}]`. G requires the token only
       when GAME_REQUIRE_AUTH is on; M always does.
     - Every route that reads a Bearer token answers a bad one with 401 in its family's body,
-      a malformed `Authorization` header included, so the 401 is documented on each of them.
+      a malformed `Authorization` header included, so the 401 is documented on each of them
+      (added to the finished operation, through the public `resolve_serializer` and
+      `map_renderers`, when the view's own responses do not say it).
     """
 
-    def _family(self) -> str | None:
+    def family(self) -> str | None:
         return getattr(self.view, "family", None)
 
-    def _reads_bearer(self) -> bool:
+    def reads_bearer(self) -> bool:
         return any(
             isinstance(auth, BearerJWTAuthentication) for auth in self.view.get_authenticators()
         )
 
     def get_auth(self):
         auths = super().get_auth()
-        family = self._family()
+        family = self.family()
         optional = family == "A" or (family == "G" and not settings.GAME_REQUIRE_AUTH)
         if optional and auths and {} not in auths:
             auths.append({})
         return auths
 
-    def _get_response_bodies(self, direction="response"):
-        responses = super()._get_response_bodies(direction)
-        body = ERROR_BODIES.get(self._family())
-        if body is not None and self._reads_bearer() and "401" not in responses:
-            responses["401"] = self._get_response_for_code(
-                OpenApiResponse(body, description=UNAUTHORIZED), "401", direction=direction
-            )
-        return responses
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        body = ERROR_BODIES.get(self.family())
+        if operation is None or body is None or not self.reads_bearer():
+            return operation
+        responses = operation.setdefault("responses", {})
+        if "401" not in responses:
+            schema = self.resolve_serializer(body, "response").ref
+            responses["401"] = {
+                "content": {
+                    media: {"schema": schema} for media in self.map_renderers("media_type")
+                },
+                "description": UNAUTHORIZED,
+            }
+        return operation
