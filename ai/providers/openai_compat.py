@@ -2,10 +2,10 @@
 official SDK's async client. The SDK retries connection errors, 408, 429 and 5xx with
 exponential backoff (`max_retries`); what still fails becomes an AI domain error.
 
-A streamed chat reply is requested through the SDK (headers, retries, status errors as
-usual), but its body is read here: the Server-Sent Events are split and each chunk's JSON is
-read as a plain dict, instead of the SDK building a typed model per chunk, which was most of
-the CPU a relayed token cost (bench/sse_relay.py)."""
+A streamed chat reply is requested through the SDK's public `with_streaming_response`
+(headers, retries, status errors as usual), but its body is read here: the Server-Sent Events
+are split and each chunk's JSON is read as a plain dict, instead of the SDK building a typed
+model per chunk, which was most of the CPU a relayed token cost (bench/sse_relay.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 import anyio
 import httpx2
 import openai
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from PIL import Image
 
 from ai.errors import AIMalformedAnswer, AIServiceError, AIUnavailable
@@ -93,27 +92,15 @@ class OpenAICompatibleProvider:
         """Yield the reply's text pieces, and reasoning pieces as `ReasoningText` when the
         endpoint sends them (`reasoning_content` as vLLM and DeepSeek do, or `reasoning`).
         Leaving early (a stopped turn) closes the upstream response."""
-        stream = None
         try:
-            # `chat.completions.create(stream=True)` without its parameter transform (type
-            # introspection over every message, a fifth of a short turn's CPU): the messages
-            # are plain strings already. Same path, headers, retries and errors.
-            stream = await self.client.post(
-                "/chat/completions",
-                body={"model": model, "messages": messages, "stream": True},
-                options={"security": {"bearer_auth": True}},
-                cast_to=ChatCompletion,
-                stream=True,
-                stream_cls=openai.AsyncStream[ChatCompletionChunk],
-            )
-            async for piece in _chat_pieces(stream.response):
-                yield piece
+            async with self.client.chat.completions.with_streaming_response.create(
+                model=model, messages=messages, stream=True
+            ) as response:
+                async for piece in _chat_pieces(response.iter_bytes(), response.http_response):
+                    yield piece
         except openai.OpenAIError as exc:
             logger.warning("AI stream failed: %s", exc)
             raise _translate(exc) from exc
-        finally:
-            if stream is not None:
-                await stream.close()
 
     async def complete(self, *, model: str, messages: list[ChatMessage]) -> str:
         try:
@@ -176,11 +163,12 @@ class OpenAICompatibleProvider:
         return vectors
 
 
-async def _chat_pieces(response: httpx2.Response) -> AsyncIterator[str]:
-    """The text and reasoning pieces of a streamed chat completion's body. Errors are the
-    SDK's: a transport failure or timeout mid-body, or an `{"error": ...}` event."""
+async def _chat_pieces(body: AsyncIterator[bytes], response: httpx2.Response) -> AsyncIterator[str]:
+    """The text and reasoning pieces of a streamed chat completion's `body` (the bytes of
+    `response`). Errors are the SDK's: a transport failure or timeout mid-body, or an
+    `{"error": ...}` event."""
     try:
-        async for data in sse_data(response.aiter_bytes()):
+        async for data in sse_data(body):
             if data.startswith(b"[DONE]"):
                 continue  # read on to the end of the body, so the connection is reused
             try:
