@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.apps import apps
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
@@ -31,6 +32,18 @@ def game_get_writable(*, game_id: int, actor: User | None) -> Game:
         owner_id=game.owner_id, actor=actor, not_found=GameNotFound(f"Game {game_id} not found")
     )
     return game
+
+
+def session_character_find(*, character_id: int, actor: User | None):
+    """The character `actor` may see, to start a session with, or None.
+
+    Characters build on games (a character belongs to a game, and creating one creates its
+    game), so games never imports the characters app: the model comes from Django's app
+    registry under the label the session's foreign key already names, and the import graph
+    stays one-way, characters above games.
+    """
+    character_model = apps.get_model("characters", "Character")
+    return character_model.objects.filter(access.visible(actor), pk=character_id).first()
 
 
 def game_title_get(*, title_id: int) -> GameTitle:

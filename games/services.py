@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from accounts.models import User
 from ai.types import ChatMessage, GeneratedImage
-from characters.models import Character
 from core.limits import content_size_check
 from games import access, events, prompts, selectors
 from games.errors import (
@@ -132,7 +131,7 @@ def session_start(
     then owned by the caller). The character must be one the caller may change; another
     user's is "not found" when ownership is private, as an unknown one."""
     game = game_get_or_create(game_id=game_id, actor=actor)
-    character = Character.objects.filter(access.visible(actor), pk=character_id).first()
+    character = selectors.session_character_find(character_id=character_id, actor=actor)
     missing = InvalidGameInput(f"characterId: character {character_id} not found")
     if character is None:
         raise missing
