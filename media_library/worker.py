@@ -1,4 +1,4 @@
-"""The task worker: django-tasks-db's worker, plus recovery of tasks whose worker died.
+"""The task worker: django-tasks-db's stock worker, plus recovery of tasks whose worker died.
 
 django-tasks-db marks a task RUNNING when a worker claims it and only a live worker ever
 moves it on, so a worker killed mid-task (SIGKILL, a crash, a lost machine) leaves the task
@@ -6,6 +6,9 @@ RUNNING for ever. This worker puts such a task back in the queue: a RUNNING task
 than TASKS_STALE_AFTER_SECONDS ago is READY again, to be run by any worker. Our tasks are
 written to be run twice safely (the media analysis writes only while the media still waits),
 so a slow task that is only presumed dead costs a repeat, never a wrong result.
+
+The recovery runs beside the stock `db_worker` command (`recovering`), not inside a subclass
+of its worker, so django-tasks-db's own loop, signals and options serve the tasks.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -55,43 +60,47 @@ def housekeeping() -> None:
         logger.info("Deleted %d anonymous chat(s) whose identity has expired", deleted)
 
 
-class RecoveringWorker(Worker):
-    """db_worker's loop, with stale claims requeued at start and every RECOVER_EVERY_SECONDS
-    from a thread beside it (the loop itself has no idle hook); the same thread runs
-    `housekeeping` at start and every HOUSEKEEPING_EVERY_SECONDS."""
+@contextmanager
+def recovering(*, backend_name: str = "default") -> Iterator[None]:
+    """Requeue stale claims and run `housekeeping` now, then, while the block runs (the
+    worker's loop, which has no idle hook), requeue every RECOVER_EVERY_SECONDS and run
+    `housekeeping` every HOUSEKEEPING_EVERY_SECONDS from a thread beside it."""
+    _recover(backend_name)
+    _housekeeping()
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=_recover_until, args=(stop, backend_name), name="task-recovery", daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
 
-    def run(self) -> None:
-        self._recover()
-        self._housekeeping()
-        stop = threading.Event()
-        thread = threading.Thread(target=self._recover_until, args=(stop,), daemon=True)
-        thread.start()
-        try:
-            super().run()
-        finally:
-            stop.set()
 
-    def _recover_until(self, stop: threading.Event) -> None:
-        last_housekeeping = time.monotonic()
-        while not stop.wait(RECOVER_EVERY_SECONDS):
-            self._recover()
-            if time.monotonic() - last_housekeeping >= settings.HOUSEKEEPING_EVERY_SECONDS:
-                last_housekeeping = time.monotonic()
-                self._housekeeping()
-            # This thread's own connection: closed after each round, never left idle.
-            connection.close()
+def _recover_until(stop: threading.Event, backend_name: str) -> None:
+    last_housekeeping = time.monotonic()
+    while not stop.wait(RECOVER_EVERY_SECONDS):
+        _recover(backend_name)
+        if time.monotonic() - last_housekeeping >= settings.HOUSEKEEPING_EVERY_SECONDS:
+            last_housekeeping = time.monotonic()
+            _housekeeping()
+        # This thread's own connection: closed after each round, never left idle.
+        connection.close()
 
-    def _housekeeping(self) -> None:
-        try:
-            housekeeping()
-        except Exception:
-            logger.exception("Housekeeping failed")
 
-    def _recover(self) -> None:
-        try:
-            requeue_stale_tasks(backend_name=self.backend_name)
-        except Exception:
-            logger.exception("Requeueing stale tasks failed")
+def _housekeeping() -> None:
+    try:
+        housekeeping()
+    except Exception:
+        logger.exception("Housekeeping failed")
+
+
+def _recover(backend_name: str) -> None:
+    try:
+        requeue_stale_tasks(backend_name=backend_name)
+    except Exception:
+        logger.exception("Requeueing stale tasks failed")
 
 
 def run_pending_tasks(*, backend_name: str = "default", worker_id: str = "inline") -> int:
@@ -100,7 +109,7 @@ def run_pending_tasks(*, backend_name: str = "default", worker_id: str = "inline
     For tests and one-off maintenance: it uses the worker's own claim and run code but not
     its loop, whose connection housekeeping would end a test's transaction.
     """
-    worker = RecoveringWorker(
+    worker = Worker(
         queue_names=["*"],
         interval=0,
         batch=True,
@@ -118,5 +127,5 @@ def run_pending_tasks(*, backend_name: str = "default", worker_id: str = "inline
                 result.claim(worker_id)
         if result is None:
             return ran
-        Worker.run_task(worker, result)
+        worker.run_task(result)
         ran += 1

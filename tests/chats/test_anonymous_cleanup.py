@@ -7,6 +7,7 @@ and the task worker runs it at start and every HOUSEKEEPING_EVERY_SECONDS.
 
 from __future__ import annotations
 
+import signal
 from datetime import timedelta
 from io import StringIO
 
@@ -16,7 +17,6 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from chats.models import Chat, Message
-from media_library.worker import RecoveringWorker
 from tests.conftest import JsonClient
 from tests.factories import UserFactory
 
@@ -77,15 +77,14 @@ def test_a_chat_younger_than_the_identity_lifetime_is_kept(client, settings):
 @pytest.mark.django_db(transaction=True)
 def test_the_task_worker_runs_the_clean_up_when_it_starts(client, settings):
     _expired, fresh, owned = _world(client, settings)
-    worker = RecoveringWorker(
-        queue_names=["*"],
-        interval=0,
-        batch=True,  # return once no task is ready
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="housekeeping-test",
-        excluded_queue_names=[],
-    )
-    worker.run()
+    # The command installs the worker's signal handlers; give pytest its own back after.
+    handlers = {
+        sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)
+    }
+    try:
+        # --batch: return once no task is ready.
+        call_command("media_worker", "--batch", "--no-startup-delay", verbosity=0)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     assert set(Chat.objects.values_list("pk", flat=True)) == {fresh.pk, owned.pk}

@@ -1,4 +1,8 @@
-"""`manage.py media_worker`: django-tasks-db's `db_worker` with stale-claim recovery."""
+"""`manage.py media_worker`: django-tasks-db's `db_worker` with stale-claim recovery.
+
+The stock command runs unchanged (its options, its worker, its graceful SIGTERM: the task in
+hand is finished); the recovery and housekeeping run beside it for as long as it runs.
+"""
 
 from __future__ import annotations
 
@@ -30,10 +34,5 @@ class Command(db_worker.Command):
     def handle(self, *args, own_process_group: bool = False, **options):
         if own_process_group:
             os.setpgid(0, 0)
-        # db_worker builds its Worker by name; run ours in its place.
-        original = db_worker.Worker
-        db_worker.Worker = worker.RecoveringWorker
-        try:
+        with worker.recovering(backend_name=options["backend_name"]):
             return super().handle(*args, **options)
-        finally:
-            db_worker.Worker = original
