@@ -5,8 +5,8 @@ must put in the URL (a browser cannot set headers on a WebSocket or an `<img>`),
 write the URL into their access logs. `RedactCredentials` is a logging filter that replaces
 the value of every query parameter that carries one with `[redacted]`, in the message and in
 its arguments, before any handler formats it. It is set on every handler that writes request
-lines: uvicorn's (`uvicorn_log_config`), Django's console handler (`settings.LOGGING`, which
-Channels' `runserver` logs through) and daphne's access log (`redacting_action_logger`).
+lines: uvicorn's (`uvicorn_log_config`) and Django's console handler (`settings.LOGGING`,
+which Channels' `runserver`, daphne, logs through).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 # Query parameters whose values are credentials, in any case.
 SECRET_PARAMETERS = (
@@ -90,16 +90,3 @@ def uvicorn_log_config() -> dict:
         config["formatters"] = {name: dict(FORMATTER_CONFIG) for name in config["formatters"]}
         config["loggers"]["uvicorn.access"]["handlers"] = []  # uvicorn sets its level later
     return config
-
-
-def redacting_action_logger(action_logger: Callable | None) -> Callable | None:
-    """daphne's access-log callback, given each request's path with its credentials redacted."""
-    if action_logger is None:
-        return None
-
-    def log_action(protocol, action, details):
-        if isinstance(details.get("path"), str):
-            details = {**details, "path": redact(details["path"])}
-        return action_logger(protocol, action, details)
-
-    return log_action

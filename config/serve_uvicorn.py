@@ -1,13 +1,15 @@
 """`python -m config.serve_uvicorn [-b HOST] [-p PORT] [--workers N] [-v 0|1|2] [APP]`:
-uvicorn with this project's WebSocket contract, for production (see the README's "Serving").
+the production server entry point, uvicorn with this project's settings (see the README's
+"Serving"). It only chooses uvicorn's public options; nothing of uvicorn is subclassed.
 
-It takes daphne's spelling of the common options (`-b`, `-p`, `-v`, the application path
-last, default `config.asgi:application`), so `config.serve` (daphne) and this one start the
-same way, and sets what the project needs:
-- WebSocket messages up to `WEBSOCKET_MAX_MESSAGE_BYTES` (2 MiB); a larger one is refused
-  with close code 1009 (message too big) and a reason, then a lingering close
-  (`LingeringCloseProtocol`), so the client reads the refusal instead of a reset;
-- no permessage-deflate (daphne offers none either; it costs CPU on every frame);
+The options are spelled short (`-b`, `-p`, `-v`, the application path last, default
+`config.asgi:application`), as `make run`, the live tests and the benchmarks start it, and
+it sets what the project needs:
+- WebSocket messages up to `WEBSOCKET_MAX_MESSAGE_BYTES` (2 MiB), with the `websockets`
+  sans-I/O protocol (`--ws websockets-sansio`), which refuses a larger message with close
+  code 1009 (message too big) and a reason naming the limit ("frame exceeds limit of 2097152
+  bytes"; tests/realtime/test_live_frame_limit.py);
+- no permessage-deflate: it costs CPU on every frame;
 - no proxy-header rewriting: uvicorn would otherwise take the client address from
   `X-Forwarded-For` when the peer is 127.0.0.1, and the rate limits key on that address.
   The project reads forwarded addresses itself, only as far as `TRUSTED_PROXY_COUNT` allows;
@@ -17,12 +19,15 @@ same way, and sets what the project needs:
   SIGTERM; replies in flight get `SHUTDOWN_GRACE_SECONDS` to finish, then are stored as
   stopped; uvicorn waits for them that long plus a margin, closes sockets with 1012, and the
   process exits 0;
-- `--workers N`: N processes accepting on one port (uvicorn's supervisor shares the socket);
+- `--workers N`: N processes accepting on one port (uvicorn's supervisor shares the socket,
+  closed at once on SIGTERM: `config.compat.uvicorn`);
 - a listen backlog of 2048, so a burst of connects is not refused;
 - once the application is loaded, its start-up objects frozen out of the garbage collector's
-  reach (`config.startup`), as `config.serve` does;
-- glibc's allocator limited to two arenas and no per-thread cache (`config.startup`
-  ALLOCATOR_ENVIRONMENT; the process restarts itself once with them, unless they are set).
+  reach (`config.startup`).
+
+glibc's allocator settings for a serving process (`MALLOC_ARENA_MAX`, `GLIBC_TUNABLES`) are
+read only when a process starts, so they belong to its environment: `make run` sets them,
+and the README's production section shows them.
 """
 
 from __future__ import annotations
@@ -31,52 +36,19 @@ import argparse
 import os
 import signal
 
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-
 from config import shutdown
 from config.compat import uvicorn as compat_uvicorn
 from config.logredact import uvicorn_log_config
-from config.startup import restart_with_tuned_allocator
 
 DEFAULT_APP = "config.asgi:application"
 VERBOSITY = {0: "warning", 1: "info", 2: "debug"}
-
-
-class LingeringCloseProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O `websockets` protocol, with a lingering close after a failure.
-
-    On a message over the limit uvicorn writes the 1009 close frame and closes the socket at
-    once. The client is usually still sending the oversize message; closing a socket with
-    unread bytes makes the kernel answer with a reset, and a reset can destroy the close frame
-    before the client reads it (seen here: `ConnectionResetError` instead of 1009). Here the
-    socket is half-closed instead (the close frame, then FIN), and whatever the client still
-    sends is read and dropped until it closes its side or `LINGER_SECONDS` pass.
-    """
-
-    LINGER_SECONDS = 5.0
-    lingering = False
-
-    def data_received(self, data: bytes) -> None:
-        if not self.lingering:
-            super().data_received(data)
-
-    def handle_parser_exception(self) -> None:
-        close = self.conn.close_sent
-        self.queue.put_nowait(
-            {"type": "websocket.disconnect", "code": close.code, "reason": close.reason}
-        )
-        self.transport.write(b"".join(self.conn.data_to_send()))
-        self.close_sent = True
-        self.lingering = True
-        if self.transport.can_write_eof():
-            self.transport.write_eof()
-        if self.read_paused:
-            self.read_paused = False
-            self.transport.resume_reading()
-        self.close_timer = self.loop.call_later(self.LINGER_SECONDS, self.transport.close)
+# uvicorn's own sans-I/O `websockets` protocol (its `auto` choice when websockets is
+# installed), named so that a missing package fails at start instead of changing protocol.
+WEBSOCKET_PROTOCOL = "websockets-sansio"
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
+    """The command line's options."""
     parser = argparse.ArgumentParser(prog="python -m config.serve_uvicorn", description=__doc__)
     parser.add_argument("-b", "--bind", default="127.0.0.1", help="address to listen on")
     parser.add_argument("-p", "--port", type=int, default=8000, help="port (0: any free one)")
@@ -125,7 +97,7 @@ def uvicorn_options(args: argparse.Namespace) -> dict:
         "port": args.port,
         "workers": args.workers,
         "backlog": args.backlog,
-        "ws": LingeringCloseProtocol,
+        "ws": WEBSOCKET_PROTOCOL,
         "ws_max_size": settings.WEBSOCKET_MAX_MESSAGE_BYTES,
         "ws_per_message_deflate": False,
         "proxy_headers": False,
@@ -144,8 +116,6 @@ def uvicorn_options(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> None:
     import sys
 
-    if argv is None:  # run as a program: start with the allocator tuned for serving
-        restart_with_tuned_allocator()
     options = uvicorn_options(parse(sys.argv[1:] if argv is None else argv))
     # SIGTERM ends the process with status 0: before the server runs, and when uvicorn,
     # having shut down, restores this handler and raises the signal again.

@@ -1,13 +1,12 @@
 """The real ASGI application served in a process of its own, for clients that need a real
 socket (the Vercel AI SDK in Node, httpx streaming, dropped connections, frame limits).
 
-The server is a fresh `python -m config.serve_uvicorn` process (uvicorn with the project's
-WebSocket limits, as `make run` and production start it), or the module `LIVE_SERVER_MODULE`
-names: `LIVE_SERVER_MODULE=config.serve make test` runs every live test on daphne. It is
-not a fork of the test process: a fork
-would inherit the test run's open database connections and pool, event loops and threads.
-It runs `tests.live_settings` (the test settings) on the test run's database, whose name is
-known only once pytest-django has created it, and inherits the environment, so with
+The server is a fresh `python -m config.serve_uvicorn` process, the production server entry
+point, as `make run` and production start it (a test of several processes names another
+module taking the same options: tests/serve_workers.py). It is not a fork of the test
+process: a fork would inherit the test run's open database connections and pool, event loops
+and threads. It runs `tests.live_settings` (the test settings) on the test run's database,
+whose name is known only once pytest-django has created it, and inherits the environment, so with
 `DATABASE_URL` and `REDIS_URL` set it uses the same PostgreSQL test database, the same Redis
 cache and the same channel layer as the tests. Its tables are the test database's, so tests
 that use it must be `django_db(transaction=True)`: a test wrapped in a transaction would hide
@@ -30,19 +29,16 @@ import httpx
 import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# daphne's and uvicorn's start-up lines.
-LISTENING = re.compile(
-    r"(?:Listening on TCP address |Uvicorn running on http://)127\.0\.0\.1:(\d+)"
-)
+# uvicorn's start-up line.
+LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 START_TIMEOUT = 60.0
 # The server's PostgreSQL sessions carry this name (see `wait_for_other_sessions_to_end`).
 APPLICATION_NAME = "aistory-live-server"
 # Seconds between the offline provider's words: a reply takes about a second, long enough
 # to drop the stream after its first parts and resume it while the reply is in flight.
 OFFLINE_DELAY = 0.02
-# What `make run` serves with (uvicorn with the project's WebSocket limits), unless
-# LIVE_SERVER_MODULE names another entry point taking the same options (config.serve: daphne).
-SERVER_MODULE = os.environ.get("LIVE_SERVER_MODULE", "config.serve_uvicorn")
+# What `make run` and production serve with.
+SERVER_MODULE = "config.serve_uvicorn"
 
 
 class LiveServer:

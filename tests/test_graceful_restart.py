@@ -19,6 +19,7 @@ import asyncio
 import signal
 import subprocess
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
@@ -45,6 +46,7 @@ from tests.test_cross_process import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -299,3 +301,20 @@ def test_the_uvicorn_workaround_was_checked_for_the_installed_uvicorn():
     import uvicorn
 
     assert compat_uvicorn.ACTIVE, (uvicorn.__version__, compat_uvicorn.TESTED)
+    pins = (BASE_DIR / "requirements.txt").read_text().splitlines()
+    [pinned] = [line.split("==", 1)[1] for line in pins if line.startswith("uvicorn==")]
+    assert pinned in compat_uvicorn.TESTED, (pinned, compat_uvicorn.TESTED)
+
+
+@pytest.mark.parametrize(("active", "workers"), [(False, 2), (True, 1)])
+def test_the_uvicorn_workaround_is_stock_uvicorn_run_unless_it_applies(
+    active, workers, monkeypatch
+):
+    """On a uvicorn it was not checked for, or with one process, `run` is `uvicorn.run`."""
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(compat_uvicorn, "ACTIVE", active)
+    monkeypatch.setattr(uvicorn, "run", lambda **options: calls.append(options))
+    compat_uvicorn.run(app="x:y", workers=workers)
+    assert calls == [{"app": "x:y", "workers": workers}]

@@ -1,20 +1,21 @@
-"""`python -m config.serve_uvicorn`: uvicorn with the project's WebSocket limit, no proxy
-headers and daphne's spelling of the options. The live tests (tests/live.py) serve it; this
-one checks the wiring without a server."""
+"""`python -m config.serve_uvicorn`, the one production server entry point: uvicorn's public
+options carrying the project's WebSocket limit, no proxy headers and a graceful restart. The
+live tests (tests/live.py) serve it; this one checks the wiring without a server."""
 
 from __future__ import annotations
 
 import gc
-import os
+import shutil
 import subprocess
-import sys
+from pathlib import Path
 
 import pytest
 import uvicorn
 
-from config import serve, serve_uvicorn, shutdown
-from config.serve_uvicorn import LingeringCloseProtocol, load_application, parse, uvicorn_options
-from config.startup import ALLOCATOR_ENVIRONMENT, allocator_environment
+from config import shutdown
+from config.serve_uvicorn import load_application, parse, uvicorn_options
+
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def test_the_options_carry_the_contract(settings):
@@ -25,9 +26,9 @@ def test_the_options_carry_the_contract(settings):
     assert (options["app"], options["factory"]) == ("config.serve_uvicorn:load_application", True)
     assert (options["host"], options["port"], options["workers"]) == ("0.0.0.0", 0, 2)
     assert options["ws_max_size"] == 3 * 1024 * 1024
-    # The sans-I/O websockets implementation closes an oversize message with 1009 and a
-    # reason; this subclass lingers so the client reads it (tests/realtime/test_live_frame_limit).
-    assert options["ws"] is LingeringCloseProtocol
+    # uvicorn's own sans-I/O websockets protocol closes an oversize message with 1009 and a
+    # reason (tests/realtime/test_live_frame_limit.py), by name, not by a subclass.
+    assert options["ws"] == "websockets-sansio"
     # The rate limits key on the client address: never taken from X-Forwarded-For here.
     assert options["proxy_headers"] is False
     assert options["ws_per_message_deflate"] is False
@@ -41,26 +42,27 @@ def test_the_factory_loads_the_named_application_and_freezes_start_up_objects():
     uvicorn_options(parse(["config.asgi:application"]))
     from config.asgi import application
 
+    before = gc.get_freeze_count()
     try:
         loaded = load_application()
         assert isinstance(loaded, shutdown.ShutdownAware) and loaded.app is application
-        assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() > before
     finally:
         gc.unfreeze()
 
 
 def test_uvicorn_accepts_every_option():
-    config = uvicorn.Config(**uvicorn_options(parse(["-v", "0", "bench.asgi:application"])))
+    config = uvicorn.Config(**uvicorn_options(parse(["-v", "0", "config.asgi:application"])))
     try:
         config.load()
     finally:
         gc.unfreeze()
-    from bench.asgi import application
+    from config.asgi import application
 
     assert config.loaded_app.app is application
     assert config.proxy_headers is False
     assert config.access_log is False
-    assert config.ws is LingeringCloseProtocol
+    assert config.ws == "websockets-sansio"
 
 
 def test_several_workers_without_a_shared_layer_are_refused(settings):
@@ -70,45 +72,32 @@ def test_several_workers_without_a_shared_layer_are_refused(settings):
     assert uvicorn_options(parse(["--workers", "1"]))["workers"] == 1
 
 
-def test_the_allocator_variables_are_added_once_and_an_operators_are_kept():
-    tuned = allocator_environment({"PATH": "/bin"}, platform="linux")
-    assert tuned == {"PATH": "/bin", **ALLOCATOR_ENVIRONMENT}
-    assert allocator_environment(tuned, platform="linux") is None  # no second restart
-    own = allocator_environment({"GLIBC_TUNABLES": ""}, platform="linux")
-    assert own == {"GLIBC_TUNABLES": "", "MALLOC_ARENA_MAX": "2"}
-    assert allocator_environment({}, platform="darwin") is None
-
-
-def test_a_serving_process_restarts_itself_with_the_allocator_variables():
-    environment = {k: v for k, v in os.environ.items() if k not in ALLOCATOR_ENVIRONMENT}
-    script = (
-        "import os, sys; from config.startup import restart_with_tuned_allocator; "
-        "restart_with_tuned_allocator(); "
-        "print(os.getpid(), os.environ.get('MALLOC_ARENA_MAX'), os.environ.get('GLIBC_TUNABLES'))"
-    )
-    process = subprocess.run(
-        [sys.executable, "-c", script, "extra-argument"],
-        env=environment,
+def served_environment(**environ: str) -> dict[str, str]:
+    """The allocator variables `make run` starts the server with, given `environ`."""
+    printed = subprocess.run(
+        ["make", "-s", "-n", "run"], cwd=BASE_DIR, capture_output=True, text=True, check=True
+    ).stdout
+    [line] = [line for line in printed.splitlines() if "-m config.serve_uvicorn" in line]
+    prefix = line.split("-m config.serve_uvicorn")[0].rsplit(" ", 2)[0]
+    shown = subprocess.run(
+        ["bash", "-c", f"{prefix} env"],
+        env={"PATH": "/usr/bin:/bin", **environ},
         capture_output=True,
         text=True,
-        timeout=60,
-    )
-    assert process.returncode == 0, process.stderr
-    [line] = process.stdout.splitlines()  # one process: replaced, not forked
-    if sys.platform.startswith("linux"):
-        assert line.split()[1:] == ["2", "glibc.malloc.tcache_count=0"]
-    else:
-        assert line.split()[1:] == ["None", "None"]
+        check=True,
+    ).stdout
+    names = ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES")
+    return dict(entry.split("=", 1) for entry in shown.splitlines() if entry.startswith(names))
 
 
-@pytest.mark.parametrize("module", [serve_uvicorn, serve])
-def test_both_entry_points_restart_with_the_allocator_tuned_only_as_programs(module, monkeypatch):
-    calls = []
-    monkeypatch.setattr(module, "restart_with_tuned_allocator", lambda: calls.append("restart"))
-    monkeypatch.setattr(sys, "argv", ["serve", "--help"])
-    with pytest.raises(SystemExit):
-        module.main()  # as `python -m ...`: argv from the command line
-    assert calls == ["restart"]
-    with pytest.raises(SystemExit):
-        module.main(["--help"])  # called with arguments (tests, tools): no restart
-    assert calls == ["restart"]
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_run_serves_with_the_allocator_limited_and_keeps_an_operators_values():
+    assert served_environment() == {
+        "MALLOC_ARENA_MAX": "2",
+        "GLIBC_TUNABLES": "glibc.malloc.tcache_count=0",
+    }
+    # An empty GLIBC_TUNABLES keeps glibc's own per-thread cache.
+    assert served_environment(MALLOC_ARENA_MAX="4", GLIBC_TUNABLES="") == {
+        "MALLOC_ARENA_MAX": "4",
+        "GLIBC_TUNABLES": "",
+    }

@@ -1,7 +1,6 @@
-"""The server's own WebSocket message limit, against real server processes started as `make
-run` and production start them, with the `websockets` client: daphne (`python -m
-config.serve`) and uvicorn (`python -m config.serve_uvicorn`), each in a process of its own
-on the test database (tests/live.py).
+"""The server's own WebSocket message limit, against a real server process started as `make
+run` and production start it (`python -m config.serve_uvicorn`), with the `websockets` client,
+in a process of its own on the test database (tests/live.py).
 
 The contract allows frames up to 2 MiB: a 1.5 MiB frame reaches the consumer (whose content
 rule answers it with an info frame), and a 2.5 MiB one is refused by the server with close
@@ -46,14 +45,13 @@ async def exchange(url: str, frame: str) -> tuple[dict | None, int | None, str]:
         return json.loads(answer), None, ""
 
 
-@pytest.fixture(scope="module", params=["config.serve", "config.serve_uvicorn"])
-def server(request, django_db_setup, django_db_blocker, tmp_path_factory):
+@pytest.fixture(scope="module")
+def server(django_db_setup, django_db_blocker, tmp_path_factory):
     from django.db import connection
 
     live = LiveServer(
         db_name=connection.settings_dict["NAME"],
         log_path=tmp_path_factory.mktemp("frame-limit") / "server.log",
-        server_module=request.param,
     )
     live.start()
     try:
@@ -78,8 +76,8 @@ def test_frames_up_to_2_mib_pass_larger_close_with_1009(server):
     answer, code, reason = asyncio.run(exchange(url, frame_of(int(2.5 * MIB))))
     assert answer is None
     assert code == 1009, server.log_tail()
-    # The reason names the limit (daphne: "... exceeds payload limit of 2097152 octets",
-    # uvicorn: "frame with 2621440 bytes exceeds limit of 2097152 bytes").
+    # The reason names the limit (uvicorn's sans-I/O websockets protocol: "frame exceeds
+    # limit of 2097152 bytes").
     assert "exceeds" in reason and "2097152" in reason
 
     # The server is still serving sockets.
