@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.tasks.base import TaskResultStatus
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
@@ -52,12 +53,15 @@ def requeue_stale_tasks(*, older_than: float | None = None, backend_name: str = 
 
 
 def housekeeping() -> None:
-    """Periodic clean-up the worker runs beside its tasks: expired anonymous identities."""
-    from chats.services import anonymous_identities_clear
+    """Periodic clean-up the worker runs beside its tasks: the jobs HOUSEKEEPING_JOBS names.
 
-    deleted = anonymous_identities_clear()
-    if deleted:
-        logger.info("Deleted %d anonymous chat(s) whose identity has expired", deleted)
+    Settings name the jobs by dotted path, as MIDDLEWARE names classes, so the worker imports
+    no other app (today's one job: chats' clearing of expired anonymous identities).
+    """
+    for path in settings.HOUSEKEEPING_JOBS:
+        deleted = import_string(path)()
+        if deleted:
+            logger.info("Housekeeping: %s deleted %d row(s)", path, deleted)
 
 
 @contextmanager

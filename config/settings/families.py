@@ -26,8 +26,10 @@ MEDIA_ANALYSIS_SEND_IMAGE = env_bool("MEDIA_ANALYSIS_SEND_IMAGE", False)
 ASSISTANT_SESSION_COOKIE_NAME = os.environ.get("ASSISTANT_SESSION_COOKIE_NAME", "chat-session")
 ASSISTANT_SESSION_AGE = int(os.environ.get("ASSISTANT_SESSION_DAYS", 365)) * 24 * 60 * 60
 # The task worker deletes expired sessions and the anonymous chats no identity can reach any
-# more (chats.services.anonymous_identities_clear) at start and this often.
+# more (chats.services.anonymous_identities_clear) at start and this often. The worker runs
+# the jobs named here, so it imports no app (media_library/worker.py).
 HOUSEKEEPING_EVERY_SECONDS = int(os.environ.get("HOUSEKEEPING_EVERY_SECONDS", 6 * 3600))
+HOUSEKEEPING_JOBS = ("chats.services.anonymous_identities_clear",)
 # Family C: the keys a character chat's state may hold, and the longest value.
 CHAT_STATE_KEYS = tuple(
     env_list("CHAT_STATE_KEYS", ["胸部", "下体", "衣服", "姿势", "情绪", "环境"])
