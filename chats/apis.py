@@ -32,12 +32,6 @@ from chats.ai_serializers import (
     ChatStreamInput,
     StreamStopOutput,
 )
-from chats.identity import (
-    achat_identity,
-    chat_identity,
-    cross_site_cookie_attributes,
-    identity_cookie_set,
-)
 from chats.models import MessageRole
 from chats.serializers import (
     ChatCreateInput,
@@ -49,6 +43,11 @@ from chats.serializers import (
     ChatStateOutput,
     ChatUpdateInput,
     chat_input,
+)
+from config.api.assistant_auth import (
+    assistant_identity,
+    cross_site_cookie_attributes,
+    identity_cookie_set,
 )
 from config.api.base import AssistantApiView, AsyncAssistantApiView
 from config.api.schema import ASSISTANT_ERRORS, ASSISTANT_SIMPLE_ERRORS
@@ -129,7 +128,7 @@ class ChatListApi(AssistantApiView):
         summary="The caller's chats, newest first",
     )
     def get(self, request):
-        identity = chat_identity(request, create=False)
+        identity = assistant_identity(request)
         chats = selectors.chat_list_for(identity)
         return Response(ChatOutput(chats, many=True).data)
 
@@ -141,7 +140,7 @@ class ChatListApi(AssistantApiView):
     )
     def post(self, request):
         data = chat_input(ChatCreateInput, request)
-        identity = chat_identity(request, create=True)
+        identity = assistant_identity(request, create=True)
         chat = services.chat_create(
             identity=identity, prompt=data["prompt"], character_id=data.get("characterId")
         )
@@ -175,7 +174,7 @@ class ChatDetailApi(AsyncAssistantApiView):
         summary="A chat with all its messages, oldest first",
     )
     async def get(self, request, chat_id: str):
-        identity = await achat_identity(request, create=False)
+        identity = assistant_identity(request)
         chat = await sync_to_async(selectors.chat_get_with_messages)(identity, chat_id)
         return Response(ChatDetailOutput(chat).data)
 
@@ -187,7 +186,7 @@ class ChatDetailApi(AsyncAssistantApiView):
         summary="Rename a chat (the title comes from `title`, else `content`)",
     )
     async def put(self, request, chat_id: str):
-        identity = await achat_identity(request, create=False)
+        identity = assistant_identity(request)
         chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
         data = await sync_to_async(chat_input)(ChatUpdateInput, request)
         chat = await sync_to_async(services.chat_title_set)(chat=chat, title=data["title"])
@@ -200,7 +199,7 @@ class ChatDetailApi(AsyncAssistantApiView):
         summary="Delete a chat and its messages; answers the deleted chat",
     )
     async def delete(self, request, chat_id: str):
-        identity = await achat_identity(request, create=False)
+        identity = assistant_identity(request)
         chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
         chat = await sync_to_async(services.chat_delete)(chat=chat)
         return Response(ChatOutput(chat).data)
@@ -226,7 +225,7 @@ class ChatDetailApi(AsyncAssistantApiView):
     )
     async def post(self, request, chat_id: str):
         async with _stream_start_gate():
-            identity = await achat_identity(request, create=False)
+            identity = assistant_identity(request)
             chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
             # Validation only (no query): on the event loop, not in a thread hop.
             data = chat_input(ChatStreamInput, request, prefix="Invalid messages")
@@ -259,7 +258,7 @@ class ChatStreamApi(AsyncAssistantApiView):
         summary="Resume the reply in flight",
     )
     async def get(self, request, chat_id: str):
-        identity = await achat_identity(request, create=False)
+        identity = assistant_identity(request)
         chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
         key = ai_services.turn_key(chat.pk)
         turn = engine.in_flight(key)
@@ -276,7 +275,7 @@ class ChatStreamApi(AsyncAssistantApiView):
         summary="Stop the reply in flight (what was generated is stored, marked stopped)",
     )
     async def delete(self, request, chat_id: str):
-        identity = await achat_identity(request, create=False)
+        identity = assistant_identity(request)
         chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
         stopped = await ai_services.reply_stop(chat=chat)
         return Response(StreamStopOutput({"stopped": stopped}).data)
@@ -305,7 +304,7 @@ class ChatMessagesApi(AsyncAssistantApiView):
         ),
     )
     async def post(self, request, chat_id: str):
-        identity = await achat_identity(request, create=False)
+        identity = assistant_identity(request)
         chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
         data = await sync_to_async(chat_input)(ChatMessageInput, request, prefix=INVALID_MESSAGE)
         if (
@@ -344,7 +343,7 @@ class ChatStateApi(AssistantApiView):
         summary="The chat's state (updated_at is null until first set)",
     )
     def get(self, request, chat_id: str):
-        identity = chat_identity(request, create=False)
+        identity = assistant_identity(request)
         chat = selectors.chat_get_for(identity, chat_id)
         return Response(ChatStateOutput(chat).data)
 
@@ -356,7 +355,7 @@ class ChatStateApi(AssistantApiView):
         summary="Merge state_update into the chat's state (unknown keys change nothing)",
     )
     def post(self, request, chat_id: str):
-        identity = chat_identity(request, create=False)
+        identity = assistant_identity(request)
         chat = selectors.chat_get_for(identity, chat_id)
         data = chat_input(ChatStateInput, request)
         chat = services.chat_state_merge(chat, data.get("state_update"))

@@ -13,6 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from config.api.assistant_auth import AssistantCookieAuthentication
 from config.api.authentication import BearerJWTAuthentication
 from config.api.errors import (
     assistant_exception_handler,
@@ -55,7 +56,9 @@ class AssistantApiView(FamilyApiView):
     """Family A: session-cookie identity or Bearer JWT, `{"statusCode", "statusMessage"}`."""
 
     family = "A"
-    authentication_classes = [BearerJWTAuthentication]
+    # Bearer first: a token names the user; without one, the cookie identity (its class
+    # refuses a foreign Origin). Views read the caller with assistant_auth.assistant_identity.
+    authentication_classes = [BearerJWTAuthentication, AssistantCookieAuthentication]
     permission_classes = [AllowAny]
     throttle_classes = [AssistantRateThrottle]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
@@ -68,6 +69,20 @@ class BearerJWTScheme(SimpleJWTScheme):
 
     target_class = "config.api.authentication.BearerJWTAuthentication"
     name = "bearerAuth"
+
+
+class AssistantCookieScheme(OpenApiAuthenticationExtension):
+    """Family A's cookie identity adds no scheme of its own: a caller without a token is
+    the optional `{}` requirement `FamilyAutoSchema.get_auth` adds to A's routes."""
+
+    target_class = "config.api.assistant_auth.AssistantCookieAuthentication"
+    name = ()
+
+    def get_security_requirement(self, auto_schema):
+        return None
+
+    def get_security_definition(self, auto_schema):
+        return []
 
 
 ASSISTANT_SIMPLE_ERRORS = _errors(AssistantError, {405: "Method not allowed", 500: "Server error"})

@@ -1,15 +1,22 @@
-"""The chat services and selectors an AI turn calls, and the identity helper its views call."""
+"""The chat services and selectors an AI turn calls, and family A's identity authentication."""
 
 from __future__ import annotations
 
 import pytest
 from django.test import RequestFactory
+from rest_framework.request import Request
 
 from accounts.services import tokens_for_user
 from chats import selectors, services
 from chats.errors import ChatContentTooLarge, ChatNotFound, ChatNotYours, InvalidChatState
-from chats.identity import Identity, OriginRefused, chat_identity
+from chats.identity import Identity, anonymous_identity_create
 from chats.models import Chat, Message
+from config.api.assistant_auth import (
+    AssistantCookieAuthentication,
+    OriginRefused,
+    assistant_identity,
+)
+from config.api.authentication import BearerJWTAuthentication
 from core.errors import AuthRequired
 from tests.factories import ChatFactory, ChatMessageFactory
 
@@ -103,24 +110,38 @@ def test_state_merge_is_all_or_nothing():
     assert stored.state_updated_at is not None
 
 
-class TestIdentityOnAPlainDjangoRequest:
-    """The SSE views may hand a plain Django request to `chat_identity`."""
+class TestAssistantIdentity:
+    """Family A's authentication classes and `assistant_identity`, on a DRF request."""
+
+    @staticmethod
+    def drf_request(request):
+        authenticators = [BearerJWTAuthentication(), AssistantCookieAuthentication()]
+        return Request(request, authenticators=authenticators)
 
     def test_a_bearer_token_names_the_user(self, user):
         token = tokens_for_user(user=user).access
         request = RequestFactory().get("/api/chats", HTTP_AUTHORIZATION=f"Bearer {token}")
-        identity = chat_identity(request, create=False)
+        identity = assistant_identity(self.drf_request(request))
         assert identity.user == user and identity.public_id == user.public_id
 
-    def test_no_identity_is_auth_required_or_none(self):
-        request = RequestFactory().get("/api/chats")
+    def test_no_identity_is_auth_required_or_a_new_one(self):
+        request = self.drf_request(RequestFactory().get("/api/chats"))
+        assert request.auth is None
         with pytest.raises(AuthRequired):
-            chat_identity(request, create=False)
-        assert chat_identity(request, create=False, required=False) is None
+            assistant_identity(request)
+        created = assistant_identity(request, create=True)
+        assert created.is_anonymous and created.session_key
+
+    def test_a_cookie_names_its_anonymous_identity(self, settings):
+        created = anonymous_identity_create()
+        factory = RequestFactory()
+        factory.cookies[settings.ASSISTANT_SESSION_COOKIE_NAME] = created.session_key
+        identity = assistant_identity(self.drf_request(factory.get("/api/chats")))
+        assert identity.anon_id == created.anon_id and identity.session_key is None
 
     def test_a_foreign_origin_is_refused_for_a_cookie_identity(self, settings):
         settings.CORS_ALLOW_ALL_ORIGINS = False
         settings.CORS_ALLOWED_ORIGINS = ["https://app.example.org"]
         request = RequestFactory().get("/api/chats", HTTP_ORIGIN="https://other.example.org")
         with pytest.raises(OriginRefused):
-            chat_identity(request, create=True)
+            assert self.drf_request(request).auth is None
