@@ -34,7 +34,7 @@ from games.models import (
     Progress,
     SessionStatus,
 )
-from realtime import publish
+from realtime import events as publish
 
 GAME_FIELDS = ("title", "genre", "difficulty", "metadata")
 TITLE_FIELDS = ("title", "description", "image", "genre", "scenario")

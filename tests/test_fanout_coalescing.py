@@ -1,5 +1,5 @@
 """Reply deltas to a session's `stream=1` sockets are gathered in short windows
-(realtime.publish.ReplyDeltas): one event per window for the whole group instead of one per
+(realtime.events.ReplyDeltas): one event per window for the whole group instead of one per
 word, every byte of the reply kept in order, and the final `chat` frame unchanged after them."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 
 from config.asgi import application
-from realtime import publish
+from realtime import events as publish
 from tests.factories import GameSessionFactory
 
 TIMEOUT = 10

@@ -71,7 +71,7 @@ def test_production_shape_uses_postgres_redis_and_the_configured_model(tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
         "django.db.backends.postgresql",
-        "realtime.layers.PooledRedisChannelLayer",  # channels_redis with a waiting pool
+        "channels_redis.pubsub.RedisPubSubChannelLayer",  # one subscriber per process
         "django.core.cache.backends.redis.RedisCache",
         "False",
     ]

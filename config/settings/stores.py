@@ -52,18 +52,14 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            # channels_redis with a pool that waits for a free connection instead of failing
-            # (realtime/layers.py), so hundreds of sockets closing at once all leave their group.
-            "BACKEND": "realtime.layers.PooledRedisChannelLayer",
+            # channels_redis's pub/sub layer: per process one subscriber connection that hands
+            # each message to its local sockets, and a broadcast is one PUBLISH, whatever the
+            # number of sockets (README "Realtime"). Nothing is stored in Redis: a socket hears
+            # what is published while it is connected, and resyncs over REST otherwise.
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
-                "pool_max_connections": int(os.environ.get("CHANNEL_POOL_MAX_CONNECTIONS", 100)),
-                "pool_timeout": 20,
-                # channels_redis blocks 5 s per poll of a consumer's channel; redis-py's
-                # default 5 s read timeout would kill every socket idle that long.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "hosts": [{"address": REDIS_URL}],
                 "prefix": os.environ.get("CHANNEL_PREFIX", "aistory"),
-                "capacity": 1000,
-                "expiry": 30,
             },
         }
     }

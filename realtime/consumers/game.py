@@ -22,7 +22,6 @@ import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db.models import Exists, Subquery
 from rest_framework.exceptions import ValidationError
@@ -30,22 +29,21 @@ from rest_framework.exceptions import ValidationError
 from accounts.models import User
 from accounts.ownership import actor_or_none
 from config.api.errors import normalise
-from config.api.parsers import JsonInputError, json_parse
-from core.errors import DomainError
-from core.ratelimit import Rate, hit
+from core.errors import DomainError, ErrorCode
+from core.ratelimit import Rate
 from games import ai_services, selectors
 from games.ai_serializers import ImageInput
 from games.models import GameSession
 from games.serializers import MessageCreateInput
-from realtime import publish
+from realtime import events
+from realtime.consumers.frames import frame_once
+from realtime.consumers.intake import FrameIntakeConsumer
 from realtime.consumers.rights import (
     CLOSE_ACCESS_GONE,
     RightGone,
-    RightsWatchMixin,
     account_right,
     token_right,
 )
-from realtime.dispatch import HopFreeDispatchMixin, frame_once
 from realtime.groups import group_leave
 
 logger = logging.getLogger(__name__)
@@ -97,9 +95,13 @@ def game_socket_right(*, user, token: str, claims: dict, session_id: str) -> Rig
     return None
 
 
-class GameConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsumer):
+class GameConsumer(FrameIntakeConsumer):
     # Every handler here either only renders a frame or reaches the database through
-    # database_sync_to_async: no hop through the sync thread per event (realtime/dispatch.py).
+    # database_sync_to_async: no hop through the sync thread per event
+    # (realtime/consumers/intake.py).
+    kind_field = "action"
+    frame_limit_setting = "GAME_WS_FRAME_MAX_BYTES"
+    not_an_object = "A frame must be a JSON object with an action"
     hop_free_events = frozenset(
         {
             "message.stored",
@@ -130,11 +132,11 @@ class GameConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsume
             return
         # Join the session's group before accepting, so that a client never misses a frame
         # broadcast just after its handshake completed.
-        self.group = publish.game_group(self.session_id)
+        self.group = events.game_group(self.session_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         if self.stream:
             await self.channel_layer.group_add(
-                publish.game_stream_group(self.session_id), self.channel_name
+                events.game_stream_group(self.session_id), self.channel_name
             )
         await self.accept()
         # A token's right can go while the socket lives; an anonymous socket has none to lose.
@@ -163,7 +165,7 @@ class GameConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsume
         if self.group:
             await self._leave(self.group)
         if self.group and self.stream:
-            await self._leave(publish.game_stream_group(self.session_id))
+            await self._leave(events.game_stream_group(self.session_id))
         # Turns already started finish and are saved: the other players still see them.
 
     async def _leave(self, group: str) -> None:
@@ -182,46 +184,27 @@ class GameConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsume
         if self.group:
             await self._leave(self.group)
         if self.group and self.stream:
-            await self._leave(publish.game_stream_group(self.session_id))
+            await self._leave(events.game_stream_group(self.session_id))
 
     # --- client to server ------------------------------------------------------------------
 
-    async def receive(self, text_data=None, bytes_data=None):
-        if self.group is None or not await self.rights_hold():
-            return
-        rate = Rate.parse(settings.THROTTLE_RATES.get("game"))
-        if rate is not None:
-            counted = await database_sync_to_async(hit)("game", self.caller, rate)
-            if not counted.allowed:
-                await self.info(f"Too many requests; retry in {counted.retry_after()} seconds")
-                return
-        raw = text_data if text_data is not None else bytes_data
-        size = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw or b"")
-        if size > settings.GAME_WS_FRAME_MAX_BYTES:
-            await self.info(
-                f"Frame too large: {size} bytes; the limit is "
-                f"{settings.GAME_WS_FRAME_MAX_BYTES} bytes"
-            )
-            return
-        try:
-            frame = json_parse(raw or "")
-        except JsonInputError as exc:
-            # The REST parser's rules and words: depth, finite numbers, NUL and surrogates.
-            await self.info(str(exc) if exc.field else f"Invalid JSON frame: {exc.message}")
-            return
-        if not isinstance(frame, dict):
-            await self.info("A frame must be a JSON object with an action")
-            return
-        action = frame.get("action")
-        handler = {
+    # --- client to server: the shared intake (realtime/consumers/intake.py) ----------------
+
+    def intake_open(self) -> bool:
+        return self.group is not None
+
+    def frame_rate(self) -> tuple[str, str, Rate | None]:
+        return "game", self.caller, Rate.parse(settings.THROTTLE_RATES.get("game"))
+
+    async def refuse(self, code: ErrorCode, message: str) -> None:
+        await self.info(message)
+
+    def frame_handlers(self) -> dict:
+        return {
             "user_message": self.on_user_message,
             "image": self.on_image,
             "typing": self.on_typing,
-        }.get(action)
-        if handler is None:
-            await self.info(f"Unknown action: {action!r}; use user_message, image or typing")
-            return
-        await handler(frame)
+        }
 
     def _frame_input(self, serializer_class, frame: dict, fields: tuple[str, ...]) -> dict:
         """Check the frame's `fields` with the REST route's own serializer, so the socket
@@ -263,7 +246,7 @@ class GameConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsume
         if not isinstance(value, bool):
             await self.info("typing needs a boolean value")
             return
-        await publish.typing(
+        await events.typing(
             group=self.group,
             sender=self.channel_name,
             value=value,
@@ -293,7 +276,12 @@ class GameConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsume
     async def _image_turn(self, prompt: str, size: str, mime: str) -> None:
         try:
             await ai_services.image_create(
-                session_id=self.session_id, prompt=prompt, size=size, mime=mime, actor=self.user
+                session_id=self.session_id,
+                prompt=prompt,
+                size=size,
+                mime=mime,
+                actor=self.user,
+                caller=self.caller,
             )
         except DomainError as exc:
             await self.info(exc.message)
@@ -308,19 +296,19 @@ class GameConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsume
 
     async def message_stored(self, event: dict) -> None:
         """A stored message of the session: a `chat` frame, or an `image` frame."""
-        await self.send(text_data=frame_once(event, stored_frame))
+        await self.send(text_data=await frame_once(event, stored_frame))
 
     async def reply_delta(self, event: dict) -> None:
         """Only sockets that connected with stream=1 are in the stream group."""
-        await self.send(text_data=frame_once(event, delta_frame))
+        await self.send(text_data=await frame_once(event, delta_frame))
 
     async def user_typing(self, event: dict) -> None:
         if event["sender"] != self.channel_name:
-            await self.send(text_data=frame_once(event, typing_frame))
+            await self.send(text_data=await frame_once(event, typing_frame))
 
 
 # Frames of the session's events, the same for every socket (rendered once per event: see
-# realtime.dispatch.frame_once).
+# realtime.consumers.frames).
 
 
 def stored_frame(event: dict) -> str:

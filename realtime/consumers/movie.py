@@ -35,7 +35,6 @@ import json
 import logging
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db.models import F, Func, IntegerField, Subquery
 
@@ -44,21 +43,21 @@ from accounts.ownership import actor_or_none
 from chats.models import Chat
 from chats.workflow import selectors as workflow_selectors
 from chats.workflow import services as workflow_services
-from config.api.parsers import JsonInputError, json_parse
 from config.api.throttles import movie_rate_limit
 from core.errors import DomainError, ErrorCode
-from core.ratelimit import Rate, hit
+from core.ratelimit import Rate
 from projects.selectors import project_role, projects_readable_by
-from realtime import publish
+from realtime import events
 from realtime.connection_slots import ConnectionSlot
+from realtime.consumers import movie_frames as frames
+from realtime.consumers.frames import frame_once
+from realtime.consumers.intake import FrameIntakeConsumer
 from realtime.consumers.rights import (
     CLOSE_ACCESS_GONE,
     RightGone,
-    RightsWatchMixin,
     account_right,
     token_right,
 )
-from realtime.dispatch import HopFreeDispatchMixin
 from realtime.groups import group_leave
 
 logger = logging.getLogger(__name__)
@@ -110,9 +109,11 @@ def _session_join(user, token: str, claims: dict, joined, session_id) -> dict | 
     }
 
 
-class MovieConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsumer):
+class MovieConsumer(FrameIntakeConsumer):
     # Broadcast events only render a frame: no hop through the sync thread per socket and
-    # event (realtime/dispatch.py).
+    # event (realtime/consumers/intake.py).
+    kind_field = "type"
+    frame_limit_setting = "MOVIE_WS_FRAME_MAX_BYTES"
     hop_free_events = frozenset({"message.stored", "progress.updated", "user.typing"})
 
     async def connect(self):
@@ -166,7 +167,7 @@ class MovieConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsum
             await self.slot.release()
             self.slot = None
         for session_id in list(self.sessions):
-            await self._leave(publish.project_session_group(session_id))
+            await self._leave(events.project_session_group(session_id))
         self.sessions.clear()
         # Turns already started finish and are stored: the other members still see them.
 
@@ -193,58 +194,31 @@ class MovieConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsum
         # The close went out first; disconnect leaves again, harmlessly, when the client
         # answers it.
         for session_id in list(self.sessions):
-            await self._leave(publish.project_session_group(session_id))
+            await self._leave(events.project_session_group(session_id))
 
     # --- client to server ------------------------------------------------------------------
 
-    async def receive(self, text_data=None, bytes_data=None):
-        if self.user is None or self.slot is None or not await self.rights_hold():
-            return
+    # --- client to server: the shared intake (realtime/consumers/intake.py) ----------------
+
+    def intake_open(self) -> bool:
+        return self.user is not None and self.slot is not None
+
+    def frame_rate(self) -> tuple[str, str, Rate | None]:
         # Every frame counts against the user's tier limit, the same counter as M's REST.
         tier = getattr(self.user, "tier", "free") or "free"
-        rate = Rate(movie_rate_limit(tier), settings.MOVIE_RATE_WINDOW)
-        counted = await database_sync_to_async(hit)("m", f"user-{self.user.pk}", rate)
-        if not counted.allowed:
-            await self.error(
-                ErrorCode.RATE_LIMITED,
-                f"Too many requests; retry in {counted.retry_after()} seconds",
-            )
-            return
-        raw = text_data if text_data is not None else bytes_data
-        size = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw or b"")
-        if size > settings.GAME_WS_FRAME_MAX_BYTES:
-            await self.error(
-                ErrorCode.PAYLOAD_TOO_LARGE,
-                f"Frame too large: {size} bytes; the limit is "
-                f"{settings.GAME_WS_FRAME_MAX_BYTES} bytes",
-            )
-            return
-        try:
-            # The REST parser's rules: nesting depth, finite numbers, no NUL or surrogates.
-            frame = json_parse(raw or "")
-        except JsonInputError as exc:
-            message = str(exc) if exc.field else f"Invalid JSON frame: {exc.message}"
-            await self.error(ErrorCode.WEBSOCKET_ERROR, message)
-            return
-        if not isinstance(frame, dict):
-            await self.error(ErrorCode.WEBSOCKET_ERROR, "A frame must be a JSON object")
-            return
-        kind = frame.get("type")
-        handler = {
+        return "m", f"user-{self.user.pk}", Rate(movie_rate_limit(tier), settings.MOVIE_RATE_WINDOW)
+
+    async def refuse(self, code: ErrorCode, message: str) -> None:
+        await self.error(code, message)
+
+    def frame_handlers(self) -> dict:
+        return {
             "join-session": self.on_join,
             "leave-session": self.on_leave,
             "chat-message": self.on_chat_message,
             "typing": self.on_typing,
             "choice-selected": self.on_choice,
-        }.get(kind)
-        if handler is None:
-            await self.error(
-                ErrorCode.WEBSOCKET_ERROR,
-                f"Unknown type: {kind!r}; use join-session, leave-session, chat-message, "
-                "typing or choice-selected",
-            )
-            return
-        await handler(frame)
+        }
 
     def _session_id(self, frame: dict) -> str | None:
         value = frame.get("sessionId")
@@ -282,7 +256,7 @@ class MovieConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsum
             return  # the watch closed the socket meanwhile
         session_id = facts["sessionId"]
         await self.channel_layer.group_add(
-            publish.project_session_group(session_id), self.channel_name
+            events.project_session_group(session_id), self.channel_name
         )
         self.sessions[session_id] = facts
         await self.send_json({"type": "session-joined", **facts})
@@ -292,7 +266,7 @@ class MovieConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsum
         if session_id is None:
             return
         await self.channel_layer.group_discard(
-            publish.project_session_group(session_id), self.channel_name
+            events.project_session_group(session_id), self.channel_name
         )
         del self.sessions[session_id]
         await self.send_json({"type": "session-left", "sessionId": session_id})
@@ -348,8 +322,8 @@ class MovieConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsum
         if not isinstance(value, bool):
             await self.error(ErrorCode.VALIDATION_ERROR, "isTyping: Must be true or false")
             return
-        await publish.typing(
-            group=publish.project_session_group(session_id),
+        await events.typing(
+            group=events.project_session_group(session_id),
             sender=self.channel_name,
             value=value,
             user_id=self.user.public_id,
@@ -384,57 +358,12 @@ class MovieConsumer(RightsWatchMixin, HopFreeDispatchMixin, AsyncWebsocketConsum
         await self.send_json({"type": "error", "code": str(code), "message": message})
 
     async def message_stored(self, event: dict) -> None:
-        """A stored line of a joined session: a member's (`message-received`) or the AI's
-        reply with its choices (`ai-response`)."""
-        message = event["message"]
-        if message["role"] == "assistant":
-            frame = {
-                "type": "ai-response",
-                "sessionId": message["session_id"],
-                "messageId": message["id"],
-                "content": message["content"],
-                "choices": message["choices"],
-                "nextStep": message["next_step"],
-                "processingTime": message["processing_time"],
-                "timestamp": message["created_at"],
-            }
-        else:
-            frame = {
-                "type": "message-received",
-                "sessionId": message["session_id"],
-                "messageId": message["id"],
-                "sender": message["sender"],
-                "content": message["content"],
-                "attachments": message["attachments"],
-                "timestamp": message["created_at"],
-            }
-        await self.send_json(frame)
+        """A stored line of a joined session: a member's or the AI's reply."""
+        await self.send(text_data=await frame_once(event, frames.stored_frame))
 
     async def progress_updated(self, event: dict) -> None:
-        progress = event["progress"]
-        await self.send_json(
-            {
-                "type": "progress-update",
-                "sessionId": progress["session_id"],
-                "projectId": progress["project_id"],
-                "progress": {
-                    "percentage": progress["percentage"],
-                    "stepCompleted": progress["step_completed"],
-                    "nextStep": progress["next_step"],
-                    "completedSteps": progress["completed_steps"],
-                    "nextSteps": progress["next_steps"],
-                },
-            }
-        )
+        await self.send(text_data=await frame_once(event, frames.progress_frame))
 
     async def user_typing(self, event: dict) -> None:
-        if event["sender"] == self.channel_name:
-            return
-        await self.send_json(
-            {
-                "type": "user-typing",
-                "sessionId": event.get("session_id"),
-                "user": event.get("user") or {"id": event["user_id"], "name": None},
-                "isTyping": event["value"],
-            }
-        )
+        if event["sender"] != self.channel_name:
+            await self.send(text_data=await frame_once(event, frames.typing_frame))

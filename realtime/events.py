@@ -1,20 +1,24 @@
 """The one way the server broadcasts: domain events through the channel layer.
 
-Services say what happened, in domain terms (a message was stored, a reply grew by a piece,
-someone is typing), to a group of sockets. Each consumer renders the event as its own family's
+This is the low layer domain code imports (and the only part of `realtime` it imports); the
+consumers, which import the domains, render what is sent here. Services say what happened, in
+domain terms (a message was stored, a reply grew by a piece, someone is typing), to a group of
+sockets. Each consumer renders the event as its own family's
 frame, so no domain module builds a wire format. Stored things are announced only after the
 transaction commits, so a client never hears of a row that was rolled back, and every server
 process behind a load balancer (sharing the Redis layer) delivers the event to its own sockets.
 
 Consumers handle the event types as methods: `message.stored` → `message_stored`,
 `reply.delta` → `reply_delta`, `user.typing` → `user_typing`, `progress.updated` →
-`progress_updated`.
+`progress_updated`. Every event carries an `event_id`, so that a process renders an event's
+frame once for all its sockets (realtime/consumers/frames.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -39,6 +43,11 @@ def project_session_group(session_id: str) -> str:
     return f"project-session.{session_id}"
 
 
+def event_id() -> str:
+    """A new event's id, unique across processes."""
+    return uuid.uuid4().hex
+
+
 def _send(group: str, event: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
@@ -53,7 +62,7 @@ def _send(group: str, event: dict) -> None:
 def message_stored(*, group: str, message: dict) -> None:
     """A message was stored: announce it to `group` once the transaction commits (at once
     outside one). `message` is the domain's snapshot of it."""
-    event = {"type": "message.stored", "message": message}
+    event = {"type": "message.stored", "event_id": event_id(), "message": message}
     transaction.on_commit(lambda: _send(group, event))
 
 
@@ -62,9 +71,8 @@ async def reply_delta(*, group: str, reply_id: str, text: str, at: str) -> None:
     commit to wait for). Only sockets that asked for deltas are in a stream group, so a reply
     costs the others nothing per word."""
     layer = get_channel_layer()
-    await layer.group_send(
-        group, {"type": "reply.delta", "reply_id": reply_id, "text": text, "at": at}
-    )
+    event = {"type": "reply.delta", "event_id": event_id(), "reply_id": reply_id}
+    await layer.group_send(group, {**event, "text": text, "at": at})
 
 
 def stream_coalesce_seconds() -> float:
@@ -153,7 +161,7 @@ def progress_updated(*, group: str, progress: dict) -> None:
     """A project's workflow moved on (a step completed): announce it to `group` once the
     transaction commits. `progress` is the domain's snapshot (percentage, step completed,
     next step, project and session ids)."""
-    event = {"type": "progress.updated", "progress": progress}
+    event = {"type": "progress.updated", "event_id": event_id(), "progress": progress}
     transaction.on_commit(lambda: _send(group, event))
 
 
@@ -170,7 +178,13 @@ async def typing(
     that it does not hear its own news. `user` optionally describes them (id, name), and
     `session_id` names the conversation for sockets that follow several."""
     layer = get_channel_layer()
-    event = {"type": "user.typing", "sender": sender, "value": value, "user_id": user_id}
+    event = {
+        "type": "user.typing",
+        "event_id": event_id(),
+        "sender": sender,
+        "value": value,
+        "user_id": user_id,
+    }
     if user is not None:
         event["user"] = user
     if session_id is not None:
