@@ -44,12 +44,12 @@ from chats.serializers import (
     ChatUpdateInput,
     chat_input,
 )
+from config.api.assistant import AssistantApiView, AsyncAssistantApiView
 from config.api.assistant_auth import (
     assistant_identity,
     cross_site_cookie_attributes,
     identity_cookie_set,
 )
-from config.api.base import AssistantApiView, AsyncAssistantApiView
 from config.api.schema import ASSISTANT_ERRORS, ASSISTANT_SIMPLE_ERRORS
 from config.api.throttles import caller_ident
 

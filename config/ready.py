@@ -36,7 +36,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
 from config import shutdown
-from config.api.base import AsyncAssistantApiView
+from config.api.assistant import AsyncAssistantApiView
 
 logger = logging.getLogger("config.ready")
 

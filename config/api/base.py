@@ -1,4 +1,5 @@
-"""One base view class per family. Every API view inherits from exactly one of these.
+"""One base view class per family. Every API view inherits from exactly one of these
+(family A's are in config/api/assistant.py, so the others reach nothing of its identity).
 
 Sync routes use DRF's `APIView`; a route with a handler that waits on a model uses the
 `Async*` variant, adrf's async view (config/compat/adrf.py). Each sets its family's
@@ -9,14 +10,11 @@ public attributes and hooks.
 from __future__ import annotations
 
 from rest_framework.exceptions import APIException
-from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from config.api.assistant_auth import AssistantCookieAuthentication
 from config.api.authentication import BearerJWTAuthentication
 from config.api.errors import (
-    assistant_exception_handler,
     game_exception_handler,
     movie_exception_handler,
 )
@@ -25,7 +23,7 @@ from config.api.pagination import MoviePagination
 from config.api.parsers import SafeJSONParser
 from config.api.permissions import Authenticated, GameAccess
 from config.api.renderers import MovieJSONRenderer
-from config.api.throttles import AssistantRateThrottle, GameRateThrottle, MovieTierThrottle
+from config.api.throttles import GameRateThrottle, MovieTierThrottle
 from config.compat.adrf import AsyncAPIView
 
 
@@ -50,20 +48,6 @@ class GameApiView(FamilyApiView):
 
     def get_exception_handler(self):
         return game_exception_handler
-
-
-class AssistantApiView(FamilyApiView):
-    """Family A: session-cookie identity or Bearer JWT, `{"statusCode", "statusMessage"}`."""
-
-    family = "A"
-    # Bearer first: a token names the user; without one, the cookie identity (its class
-    # refuses a foreign Origin). Views read the caller with assistant_auth.assistant_identity.
-    authentication_classes = [BearerJWTAuthentication, AssistantCookieAuthentication]
-    permission_classes = [AllowAny]
-    throttle_classes = [AssistantRateThrottle]
-
-    def get_exception_handler(self):
-        return assistant_exception_handler
 
 
 class MovieApiView(FamilyApiView):
@@ -122,8 +106,3 @@ class AsyncMovieApiView(MovieApiView, AsyncAPIView):
 
 class AsyncGameApiView(GameApiView, AsyncAPIView):
     """Family G for routes that wait on a model: async handlers, G's policies and envelope."""
-
-
-class AsyncAssistantApiView(AssistantApiView, AsyncAPIView):
-    """Family A for routes that wait (a chat's detail and its streamed reply): async handlers,
-    A's policies and envelope."""

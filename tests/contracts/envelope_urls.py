@@ -15,7 +15,8 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from config.api.base import AssistantApiView, GameApiView, MovieApiView
+from config.api.assistant import AssistantApiView
+from config.api.base import GameApiView, MovieApiView
 from config.urls import urlpatterns as project_urlpatterns
 from core.errors import NotFoundError
 
