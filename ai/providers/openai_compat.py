@@ -93,8 +93,12 @@ class OpenAICompatibleProvider:
         endpoint sends them (`reasoning_content` as vLLM and DeepSeek do, or `reasoning`).
         Leaving early (a stopped turn) closes the upstream response."""
         try:
+            # The history goes in `extra_body` (the SDK's documented way to send a value as
+            # it is) rather than the typed `messages` parameter, which the SDK type-checks
+            # field by field: 1.9 ms of CPU per call for a 13-message history, five times the
+            # rest of the request (measured with a mock transport). The JSON body is the same.
             async with self.client.chat.completions.with_streaming_response.create(
-                model=model, messages=messages, stream=True
+                model=model, messages=[], stream=True, extra_body={"messages": messages}
             ) as response:
                 async for piece in _chat_pieces(response.iter_bytes(), response.http_response):
                     yield piece
