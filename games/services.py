@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from ai.types import ChatMessage, GeneratedImage
 from core.limits import content_size_check
-from games import access, events, prompts, selectors
+from games import access, prompts, selectors
 from games.errors import (
     GameNotFound,
     GameTitleNotFound,
@@ -258,8 +258,10 @@ def message_append(
         image=image,
         stopped=stopped,
     )
+    # The event names the message; each socket consumer loads what its frame shows.
     publish.message_stored(
-        group=publish.game_group(str(session.pk)), message=events.message_snapshot(message)
+        group=publish.game_group(str(session.pk)),
+        message={"id": message.pk, "session_id": str(session.pk)},
     )
     return message
 

@@ -33,7 +33,8 @@ from core.errors import DomainError, ErrorCode
 from core.ratelimit import Rate
 from games import ai_services, selectors
 from games.ai_serializers import ImageInput
-from games.models import GameSession
+from games.events import message_snapshot
+from games.models import GameSession, Message
 from games.serializers import MessageCreateInput
 from realtime import events
 from realtime.consumers.frames import frame_once
@@ -296,7 +297,9 @@ class GameConsumer(FrameIntakeConsumer):
 
     async def message_stored(self, event: dict) -> None:
         """A stored message of the session: a `chat` frame, or an `image` frame."""
-        await self.send(text_data=await frame_once(event, stored_frame))
+        text = await frame_once(event, stored_frame)
+        if text:  # empty: the message is gone already
+            await self.send(text_data=text)
 
     async def reply_delta(self, event: dict) -> None:
         """Only sockets that connected with stream=1 are in the stream group."""
@@ -311,8 +314,19 @@ class GameConsumer(FrameIntakeConsumer):
 # realtime.consumers.frames).
 
 
-def stored_frame(event: dict) -> str:
-    message = event["message"]
+@database_sync_to_async
+def stored_message(message_id: int) -> dict | None:
+    """The stored message an event names, with its picture: one query."""
+    message = Message.objects.select_related("image").filter(pk=message_id).first()
+    return None if message is None else message_snapshot(message)
+
+
+async def stored_frame(event: dict) -> str:
+    """The frame of a stored message, loaded by the id the event carries ("" when it is
+    gone)."""
+    message = await stored_message(event["message"]["id"])
+    if message is None:
+        return ""
     image = message.get("image")
     if image:
         frame = {

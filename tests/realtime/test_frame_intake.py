@@ -121,3 +121,28 @@ async def test_typing_news_that_cannot_be_sent_does_not_end_the_socket(monkeypat
     monkeypatch.setattr(events, "get_channel_layer", DownLayer)
     await events.typing(group="game.x", sender="me", value=True, user_id=None)
     assert "Typing news to game.x not sent" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_stored_game_message_is_announced_by_id_not_by_its_contents(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from games import services
+    from tests.factories import GameSessionFactory
+
+    sent = []
+
+    class RecordingLayer:
+        async def group_send(self, group, message):
+            sent.append((group, message))
+
+    monkeypatch.setattr(events, "get_channel_layer", RecordingLayer)
+    session = GameSessionFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        message = services.message_create(
+            session_id=str(session.pk), role="system", content="Thunder.", actor=None
+        )
+    [(group, event)] = sent
+    assert group == events.game_group(str(session.pk))
+    assert event["type"] == "message.stored" and event["event_id"]
+    assert event["message"] == {"id": message.pk, "session_id": str(session.pk)}

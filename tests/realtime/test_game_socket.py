@@ -28,6 +28,7 @@ from PIL import Image
 
 from accounts.services import tokens_for_user
 from config.asgi import application
+from core.times import iso_utc
 from games.models import GameImage, GameSession, Message, SessionStatus
 from tests.factories import CharacterFactory, GameSessionFactory
 
@@ -575,33 +576,29 @@ async def test_socket_message_is_readable_over_rest(sid, client):
 # --- the channel layer: frames published elsewhere reach the session's sockets -----------------
 
 
-def stored_event(content: str, role: str = "system") -> dict:
-    """The domain event a service publishes when it stores a message (`realtime.events`)."""
-    message = {
-        "id": 99,
-        "session_id": "x",
-        "role": role,
-        "content": content,
-        "type": "",
-        "stopped": False,
-        "created_at": "2026-01-01T00:00:00Z",
-        "image": None,
-    }
+@database_sync_to_async
+def stored_event(sid: str, content: str, role: str = "system") -> tuple[dict, dict]:
+    """A message stored in the session outside the services, and the domain event a service
+    publishes for it (`realtime.events`: it names the message), with the frame it becomes."""
+    session = GameSession.objects.get(pk=sid)
+    message = Message.objects.create(
+        session=session, game_id=session.game_id, sequence_number=99, role=role, content=content
+    )
     frame = {
         "kind": "chat",
-        "id": 99,
+        "id": message.pk,
         "role": role,
         "content": content,
         "type": "chat",
-        "timestamp": "2026-01-01T00:00:00Z",
+        "timestamp": iso_utc(message.created_at),
     }
-    return {"type": "message.stored", "message": message}, frame
+    return {"type": "message.stored", "message": {"id": message.pk, "session_id": sid}}, frame
 
 
 async def test_event_published_on_the_channel_layer_reaches_every_socket(sid):
     """What another part of the server does: announce a stored message to the session's
     group; each socket renders it as its frame."""
-    event, frame = stored_event("Published.")
+    event, frame = await stored_event(sid, "Published.")
     async with socket(ws_path(sid)) as a, socket(ws_path(sid)) as b:
         await get_channel_layer().group_send(f"game.{sid}", event)
         assert await receive(a) == frame
@@ -643,7 +640,7 @@ async def test_frame_from_another_server_process_reaches_the_socket(sid):
     would hold."""
     other_process = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
     assert other_process is not get_channel_layer()
-    event, frame = stored_event("From afar.", role="assistant")
+    event, frame = await stored_event(sid, "From afar.", role="assistant")
     try:
         async with socket(ws_path(sid)) as a, socket(ws_path(sid)) as b:
             await other_process.group_send(f"game.{sid}", event)
