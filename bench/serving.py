@@ -225,6 +225,9 @@ def shape_environment(shape: str, directory: str) -> dict:
     if shape == "postgresql+redis":
         env["REDIS_URL"] = os.environ["REDIS_URL"]
     return {
+        # The allocator `make run` serves with (the Makefile's SERVE_ENV), for both processes.
+        "MALLOC_ARENA_MAX": "2",
+        "GLIBC_TUNABLES": "glibc.malloc.tcache_count=0",
         **env,
         "LOCAL_DIR": str(Path(directory) / shape),
         "AI_OFFLINE_DELAY": "0",
