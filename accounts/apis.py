@@ -40,7 +40,7 @@ class LoginApi(PublicAuthApi):
     def post(self, request):
         data = LoginInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user, pair = services.user_login(**data.validated_data, request=request._request)
+        user, pair = services.user_login(**data.validated_data, request=request)
         return Response(
             {"token": pair.access, "refreshToken": pair.refresh, "user": UserOutput(user).data}
         )

@@ -126,8 +126,8 @@ class SizeLimitedUploadHandler(TemporaryFileUploadHandler):
 def limit_uploads(request, *, limit: int) -> None:
     """Before the body is read: stream each file part to a temporary file, cut at `limit`.
 
-    `request` is a Django request or a DRF one. Upload routes call it first thing, so a file
-    over the caller's limit never fills memory or disk.
+    `request` is a Django request or a DRF one (DRF's multipart parser reads the handlers
+    from it). Upload routes call it first thing, so a file over the caller's limit never
+    fills memory or disk.
     """
-    django_request = getattr(request, "_request", request)
-    django_request.upload_handlers = [SizeLimitedUploadHandler(django_request, limit=limit)]
+    request.upload_handlers = [SizeLimitedUploadHandler(request, limit=limit)]
