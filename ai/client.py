@@ -1,6 +1,8 @@
 """What the rest of the code calls: one function per capability, each naming its task.
 
-Structured output is validated against its JSON schema here, whatever the provider, and a
+Every one-shot call passes the engine's limits (`ai.limits`: the process's cap and, for a
+named `caller`, AI_TURN_RATE); a call made inside a turn is the turn's and is not counted
+again. Structured output is validated against its JSON schema here, whatever the provider, and a
 malformed answer is asked for once more before it becomes AIBadOutput.
 """
 
@@ -12,6 +14,7 @@ from collections.abc import AsyncIterator
 import jsonschema
 from django.conf import settings
 
+from ai import limits
 from ai.errors import AIBadOutput, AIMalformedAnswer
 from ai.providers import get_provider
 from ai.types import IMAGE_MIMES, IMAGE_SIZES, ChatMessage, GeneratedImage
@@ -34,14 +37,23 @@ def stream_chat(
     return metrics.model_stream(task, provider.name, stream)
 
 
-async def complete(*, task: str, messages: list[ChatMessage]) -> str:
+async def complete(*, task: str, messages: list[ChatMessage], caller: str | None = None) -> str:
+    """The whole reply as one text."""
     provider = get_provider(task)
-    call = provider.complete(model=_model(task), messages=messages)
-    return await metrics.model_call(task, provider.name, call)
+    async with limits.model_call(caller):
+        call = provider.complete(model=_model(task), messages=messages)
+        return await metrics.model_call(task, provider.name, call)
 
 
-async def structured(*, task: str, messages: list[ChatMessage], schema: dict, name: str):
+async def structured(
+    *, task: str, messages: list[ChatMessage], schema: dict, name: str, caller: str | None = None
+):
     """A value valid for `schema`; one retry on a malformed answer, then AIBadOutput."""
+    async with limits.model_call(caller):
+        return await _structured(task=task, messages=messages, schema=schema, name=name)
+
+
+async def _structured(*, task: str, messages: list[ChatMessage], schema: dict, name: str):
     provider = get_provider(task)
     last_error = ""
     for attempt in (1, 2):
@@ -62,15 +74,21 @@ async def structured(*, task: str, messages: list[ChatMessage], schema: dict, na
     raise AIBadOutput(f"The AI model's answer did not match the expected format: {last_error}")
 
 
-async def image(*, prompt: str, size: str = "512x512", mime: str = "image/png") -> GeneratedImage:
+async def image(
+    *, prompt: str, size: str = "512x512", mime: str = "image/png", caller: str | None = None
+) -> GeneratedImage:
+    """One picture for `prompt`."""
     if size not in IMAGE_SIZES or mime not in IMAGE_MIMES:
         raise ValueError("unsupported image size or mime")
     provider = get_provider("images")
-    call = provider.image(model=_model("images"), prompt=prompt, size=size, mime=mime)
-    return await metrics.model_call("images", provider.name, call)
+    async with limits.model_call(caller):
+        call = provider.image(model=_model("images"), prompt=prompt, size=size, mime=mime)
+        return await metrics.model_call("images", provider.name, call)
 
 
-async def embed(*, texts: list[str]) -> list[list[float]]:
+async def embed(*, texts: list[str], caller: str | None = None) -> list[list[float]]:
+    """One vector per text."""
     provider = get_provider("embeddings")
-    call = provider.embed(model=_model("embeddings"), texts=texts)
-    return await metrics.model_call("embeddings", provider.name, call)
+    async with limits.model_call(caller):
+        call = provider.embed(model=_model("embeddings"), texts=texts)
+        return await metrics.model_call("embeddings", provider.name, call)

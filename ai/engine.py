@@ -2,27 +2,29 @@
 
 A turn is prepare → announce → stream → persist → publish:
 
-1. **prepare** (the family's hook, a short locked transaction): check the conversation, store
-   the user's line, return the system prompt and history;
-2. **announce**: the reply's id is allocated before the first token (`started{reply_id}`), so a
-   stream can name the message that will hold the reply;
-3. **stream** the model: `delta{text}` and `reasoning{text}` events as they arrive;
+1. **prepare** (the family's hook, a short locked transaction): check the conversation, claim
+   it in the turn registry when it takes one turn at a time (`ai.registry.claim`), store the
+   user's line, return the system prompt and history;
+2. **announce**: the reply's id is allocated before the first token (`Started`), so a stream
+   can name the message that will hold the reply;
+3. **stream** the model: `Delta` and `Reasoning` events as they arrive;
 4. **persist** (the family's hook): the whole reply is stored; its service publishes the
-   stored message to the family's sockets after commit; `saved{message, stopped}`;
-5. the family may add events after the reply is stored (`state{...}`, `choices{...}`).
-A failure ends the turn with `error{code, message}` instead. `done` is always the last event
-of a turn that started.
+   stored message to the family's sockets after commit; `Saved`;
+5. the family may add events after the reply is stored (`State`, `Choices`).
+A failure ends the turn with `Error` instead. `Done` is always the last event of a turn that
+started. Events are typed (`ai.events`); each transport renders them.
 
 The turn runs as an asyncio task of its own, so the transport that asked for it (a socket, an
 SSE response, a JSON view) only starts it or attaches to it: a client that goes away never
-cancels it, and a reply is stored even when nobody listens any more. `Turn.stop()` is the one
-way to end it early: the upstream call is cancelled (its HTTP connection closed) and what was
-generated so far is stored, marked as stopped. The number of turns running at once in a
-process is bounded (`AI_TURNS_MAX_CONCURRENT`); past it, `start` raises `TurnsBusy` before
-anything is written.
+cancels it, and a reply is stored even when nobody listens any more. `Turn.stop()` (or
+`registry.stop(key)` from any process) is the one way to end it early: the upstream call is
+cancelled (its HTTP connection closed) and what was generated so far is stored, marked as
+stopped. Every turn passes the limits every model call passes (`ai.limits`: the process's
+cap and the caller's rate) before anything is written.
 
 Events are kept for the turn's lifetime, so a late subscriber (a resumed stream) replays them
-from the first and then follows live.
+from the first and then follows live; a claimed turn also logs them in Redis (`ai.replay`),
+so another process can resume or stop it.
 """
 
 from __future__ import annotations
@@ -38,25 +40,21 @@ from typing import Any, Protocol
 from django.conf import settings
 
 from ai import client as ai
+from ai import events, limits, registry, replay
 from ai.errors import AIServiceError
+from ai.events import Delta, Done, Error, Reasoning, Saved, Started, TurnEvent
 from ai.types import ChatMessage, ReasoningText
 from core import logcontext, metrics
-from core.errors import Busy, ConflictError, DomainError, ErrorCode
-from core.ratelimit import Rate, RateLimited, hit
+from core.errors import ConflictError, DomainError, ErrorCode
 
 logger = logging.getLogger("ai.engine")
 
-PER_MESSAGE_OVERHEAD = 4
+# Re-exported: callers test an event's `kind` and catch the cap's refusal by these names.
+STARTED, DELTA, REASONING, SAVED = events.STARTED, events.DELTA, events.REASONING, events.SAVED
+ERROR, STATE, CHOICES, DONE = events.ERROR, events.STATE, events.CHOICES, events.DONE
+TurnsBusy = limits.TurnsBusy
 
-# Event kinds, in the order a turn may produce them.
-STARTED = "started"
-DELTA = "delta"
-REASONING = "reasoning"
-SAVED = "saved"
-ERROR = "error"
-STATE = "state"
-CHOICES = "choices"
-DONE = "done"  # always the last event of a turn that started
+PER_MESSAGE_OVERHEAD = 4
 
 
 def estimate_tokens(text: str) -> int:
@@ -82,18 +80,8 @@ def build_prompt(
     return [{"role": "system", "content": system_prompt}, *kept]
 
 
-class TurnsBusy(Busy):
-    """Too many turns are running in this process; the caller should retry shortly."""
-
-
 class ConversationBusy(ConflictError):
     """The conversation already has AI_TURNS_PER_CONVERSATION replies in progress."""
-
-
-@dataclass(frozen=True, slots=True)
-class TurnEvent:
-    kind: str
-    data: dict
 
 
 @dataclass(frozen=True)
@@ -123,7 +111,8 @@ class TurnHooks(Protocol):
     task: str
 
     async def prepare(self) -> TurnPlan:
-        """Check and lock the conversation, store the user's line, build the prompt."""
+        """Check the conversation, claim it (`registry.claim`) when it takes one turn at a
+        time, store the user's line, build the prompt."""
 
     async def persist(self, text: str, *, reply_id: str, stopped: bool) -> Any:
         """Store the reply (the service publishes it after commit) and return it."""
@@ -131,7 +120,7 @@ class TurnHooks(Protocol):
     async def on_event(self, event: TurnEvent) -> None:
         """See every event as it happens (e.g. relay deltas to other processes' sockets)."""
 
-    async def after_saved(self, message: Any, emit: Callable[..., Awaitable[None]]) -> dict:
+    async def after_saved(self, message: Any, emit: Callable[[TurnEvent], Awaitable[None]]) -> dict:
         """Work after the reply is stored (state extraction, choices); returns extras."""
 
 
@@ -139,26 +128,26 @@ class BaseHooks:
     """Defaults for the optional hooks (subclasses set `task` and write the other two)."""
 
     async def on_event(self, event: TurnEvent) -> None:
+        """Nothing to relay by default."""
         return None
 
-    async def after_saved(self, message: Any, emit: Callable[..., Awaitable[None]]) -> dict:
+    async def after_saved(self, message: Any, emit: Callable[[TurnEvent], Awaitable[None]]) -> dict:
+        """Nothing to add by default."""
         return {}
 
 
-# Turns of this process: every running turn (for the bound), and the newest per conversation
-# key (for resume and stop).
-_running: set[Turn] = set()
-_by_key: dict[str, Turn] = {}
-
-
 class Turn:
+    """One reply in its own task: its events (kept for late subscribers) and its stop."""
+
     def __init__(self, *, key: str, hooks: TurnHooks):
         self.key = key
+        self.claimed = False  # `registry.claim` took `key` for this turn
         self.hooks = hooks
         self.reply_id: str | None = None
         self.events: list[TurnEvent] = []
         self.finished = False
         self.stopped = False
+        self.log: replay.ReplayLog | None = None
         self._wakeup = asyncio.Event()
         self._ready: asyncio.Future = asyncio.get_running_loop().create_future()
         self._stream_task: asyncio.Task | None = None
@@ -203,21 +192,25 @@ class Turn:
         self._stream_task.cancel()
         return True
 
-    # --- the turn -------------------------------------------------------------------------
-
-    async def _emit(self, kind: str, **data: Any) -> None:
-        """Record an event, wake the subscribers, and let the family relay it (in order: the
-        turn waits for the relay, as a socket group send must not overtake the next delta)."""
-        event = TurnEvent(kind, data)
+    async def emit(self, event: TurnEvent) -> None:
+        """Record an event, wake the subscribers, log it for other processes, and let the
+        family relay it (in order: the turn waits for the relay, as a socket group send must
+        not overtake the next delta)."""
         self.events.append(event)
         wakeup, self._wakeup = self._wakeup, asyncio.Event()
         wakeup.set()
+        if self.log is not None:
+            self.log.append(event)
         try:
             await self.hooks.on_event(event)
         except Exception:
             logger.exception("Relaying a turn event failed")
 
+    # --- the turn -------------------------------------------------------------------------
+
     async def _run(self) -> TurnOutcome:
+        registry.current_turn.set(self)
+        limits.inside_turn.set(True)
         try:
             try:
                 plan = await self.hooks.prepare()
@@ -228,32 +221,38 @@ class Turn:
                 self._ready.set_exception(exc)
                 raise
             self.reply_id = plan.reply_id or f"msg-{uuid.uuid4().hex}"
+            if self.claimed:
+                self.log = replay.log_for(self.key, on_stop=self.stop)
             self._ready.set_result(None)
-            await self._emit(STARTED, reply_id=self.reply_id)
+            await self.emit(Started(self.reply_id))
             try:
                 outcome = await self._stream_and_persist(plan)
             except DomainError as exc:
-                await self._emit(ERROR, code=str(exc.code), message=exc.message)
+                await self.emit(Error(str(exc.code), exc.message))
                 raise
             except Exception as exc:
                 logger.exception("AI turn failed")
-                await self._emit(
-                    ERROR, code=str(ErrorCode.AI_SERVICE_ERROR), message="The AI turn failed"
-                )
+                await self.emit(Error(str(ErrorCode.AI_SERVICE_ERROR), "The AI turn failed"))
                 raise AIServiceError("The AI turn failed; please retry") from exc
             return outcome
         finally:
-            if self.events:
-                try:
-                    await self._emit(DONE)
-                except BaseException:
-                    logger.exception("Announcing the end of a turn failed")
-            self.finished = True
-            self._wakeup.set()
-            _running.discard(self)
-            metrics.TURNS_IN_FLIGHT.dec()
-            if _by_key.get(self.key) is self:
-                del _by_key[self.key]
+            await self._end()
+
+    async def _end(self) -> None:
+        if self.events:
+            try:
+                await self.emit(Done())
+            except BaseException:
+                logger.exception("Announcing the end of a turn failed")
+        if self.log is not None:
+            await self.log.close()
+        if self.claimed and (self.log is None or self.log.broken):
+            await asyncio.to_thread(replay.release, self.key)
+        self.finished = True
+        self._wakeup.set()
+        registry.remove(self)
+        limits.release()
+        metrics.TURNS_IN_FLIGHT.dec()
 
     async def _stream_and_persist(self, plan: TurnPlan) -> TurnOutcome:
         parts: list[str] = []
@@ -273,10 +272,10 @@ class Turn:
         message = None
         if text:
             message = await self.hooks.persist(text, reply_id=self.reply_id, stopped=self.stopped)
-        await self._emit(SAVED, message=message, stopped=self.stopped)
+        await self.emit(Saved(self.reply_id, self.stopped, message))
         extras = {}
         if message is not None and not self.stopped:
-            extras = await self.hooks.after_saved(message, self._emit) or {}
+            extras = await self.hooks.after_saved(message, self.emit) or {}
         return TurnOutcome(message=message, stopped=self.stopped, extras=extras)
 
     async def _stream(self, plan: TurnPlan, parts: list[str]) -> None:
@@ -284,43 +283,34 @@ class Turn:
         stream = ai.stream_chat(task=self.hooks.task, messages=messages, model=plan.model)
         async for delta in stream:
             if isinstance(delta, ReasoningText):
-                await self._emit(REASONING, text=str(delta))
+                await self.emit(Reasoning(str(delta)))
                 continue
             parts.append(delta)
-            await self._emit(DELTA, text=delta)
+            await self.emit(Delta(delta))
 
 
 async def start(*, key: str, hooks: TurnHooks, caller: str | None = None) -> Turn:
     """Start a turn in its own task and wait until it is prepared.
 
-    Raises what `prepare` raised (nothing was streamed then), and before anything is written:
-    `RateLimited` when `caller` (a user or address) has started AI_TURN_RATE turns already,
-    `ConversationBusy` when the conversation has AI_TURNS_PER_CONVERSATION turns running,
-    `TurnsBusy` when the process runs AI_TURNS_MAX_CONCURRENT turns. Model calls cost money:
-    these limits come on top of the request limits, for REST and sockets alike.
+    Raises what `prepare` raised (nothing was streamed then: a family's "busy" answer when
+    its claim failed), and before anything is written: `TurnsBusy` when the process runs
+    AI_TURNS_MAX_CONCURRENT model calls (`ai.limits`), `ConversationBusy` when the
+    conversation has AI_TURNS_PER_CONVERSATION turns running here, `RateLimited` when
+    `caller` (a user or address) has used up AI_TURN_RATE. Model calls cost money: these
+    limits come on top of the request limits, for REST and sockets alike.
     """
-    if len(_running) >= settings.AI_TURNS_MAX_CONCURRENT:
-        metrics.turn_refused("busy")
-        raise TurnsBusy(
-            "The server is busy with other AI replies; please retry in a moment", retry_after=2
-        )
+    limits.check_capacity()
     per_conversation = settings.AI_TURNS_PER_CONVERSATION
-    if per_conversation and sum(1 for t in _running if t.key == key) >= per_conversation:
+    if per_conversation and registry.count(key) >= per_conversation:
         metrics.turn_refused("conversation_busy")
         raise ConversationBusy(
             "This conversation already has a reply in progress; wait for it or stop it"
         )
-    rate = Rate.parse(settings.AI_TURN_RATE)
-    if caller and rate is not None:
-        counted = hit("ai-turn", caller, rate)
-        if not counted.allowed:
-            metrics.turn_refused("rate_limited")
-            wait = counted.retry_after()
-            raise RateLimited(f"Too many AI replies; retry in {wait} seconds", retry_after=wait)
+    limits.check_rate(caller)
     turn = Turn(key=key, hooks=hooks)
-    _running.add(turn)
+    limits.acquire()
     metrics.TURNS_IN_FLIGHT.inc()
-    _by_key[key] = turn
+    registry.add(turn)
     turn._task = asyncio.create_task(turn._run())
     turn._task.add_done_callback(_consume_result)
     # The caller may go away while the turn prepares; the turn goes on regardless.
@@ -337,19 +327,19 @@ def _consume_result(task: asyncio.Task) -> None:
 
 
 def in_flight(key: str) -> Turn | None:
-    """The running turn of a conversation in this process, if any."""
-    turn = _by_key.get(key)
-    return turn if turn is not None and not turn.finished else None
+    """The running turn of a conversation in this process, if any (`registry.find`)."""
+    return registry.find(key)
 
 
 def running_count() -> int:
-    return len(_running)
+    """How many turns run in this process."""
+    return registry.running_count()
 
 
 def stop_all() -> int:
     """Stop every turn of this process (the server shuts down and the grace is over): each
     stores what it generated, marked as stopped. Returns how many were stopped."""
-    return sum(turn.stop() for turn in list(_running))
+    return sum(turn.stop() for turn in registry.running())
 
 
 @dataclass
@@ -367,8 +357,8 @@ class _FunctionHooks(BaseHooks):
         return await self.persist_text(text)
 
     async def on_event(self, event: TurnEvent) -> None:
-        if event.kind == DELTA and self.on_delta is not None:
-            await self.on_delta(event.data["text"])
+        if isinstance(event, Delta) and self.on_delta is not None:
+            await self.on_delta(event.text)
 
 
 async def run_turn[T](
@@ -378,9 +368,10 @@ async def run_turn[T](
     history: list[ChatMessage],
     persist: Callable[[str], Awaitable[T]],
     on_delta: Callable[[str], Awaitable[None]] | None = None,
+    caller: str | None = None,
 ) -> T:
     """One turn with a fixed prompt, awaited whole: a shorthand over `start`."""
     hooks = _FunctionHooks(task, system_prompt, history, persist, on_delta)
-    turn = await start(key=f"adhoc.{uuid.uuid4().hex}", hooks=hooks)
+    turn = await start(key=f"adhoc.{uuid.uuid4().hex}", hooks=hooks, caller=caller)
     outcome = await turn.result()
     return outcome.message

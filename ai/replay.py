@@ -1,42 +1,49 @@
-"""A turn's events in Redis, so that any server process can resume or stop a chat's reply.
+"""A claimed turn's life in Redis, so that any server process can find, resume or stop it.
 
-With `REDIS_URL` set, each event of a chat's turn is appended to a Redis stream (a short
-expiry, `CHAT_REPLAY_TTL`), a "live" key marks the turn as running, and a "stop" key asks the
-process that runs it to stop (it checks the key in the same round trip as each append, so a
-stop lands at the model's next piece). A resumed stream on another process reads the stream
-from its first entry and then blocks for new ones until the turn's `done` event. Without
-Redis (the embedded mode) there is one process, and turns are found in the engine's registry.
+With `REDIS_URL` set, a claimed turn has three keys under `CHAT_REPLAY_PREFIX:<key>`:
+"live" (taken with `SET NX` by `claim`, so one process runs the conversation's turn; every
+logged event refreshes its expiry, `CHAT_REPLAY_TTL`), "events" (a Redis stream of the turn's
+typed events, `ai.events.to_json`) and "stop" (another process asks this one to stop the
+turn; it is read in the same round trip as each write of events, so a stop lands at the
+model's next piece). A resumed stream on another process reads the stream from its first
+entry and then blocks for new ones until the turn's `done` event.
+
+Every command goes through the process's one Redis pool (`core.redis_pool`, the cache's),
+which also serves the cache, the rate counters and the lockout. That client is synchronous,
+so the turn's writes run in a small thread pool of their own, one batch at a time (the
+events ready together are one pipeline), and the blocking reads of resumed streams in
+another, so neither can starve the other nor the event loop's default executor.
+
+Redis being down never fails a turn: the log stops writing (resume and stop from other
+processes degrade; the reply is still streamed and stored).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from django.conf import settings
 
-from ai.engine import DONE, TurnEvent
+from ai.events import DONE, TurnEvent, from_json, to_json
+from core import redis_pool
 
 BLOCK_MS = 15_000
 logger = logging.getLogger("ai.replay")
 
-
-def _redis():
-    """One asyncio Redis client per event loop (pooled connections belong to their loop)."""
-    import redis.asyncio as redis
-
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        _clients[loop] = client
-    return client
+_writers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="turn-log")
+_readers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="turn-resume")
 
 
-_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def _client():
+    """The Redis client on the process's shared pool, or None without Redis."""
+    if not settings.REDIS_URL:
+        return None
+    shared = redis_pool.cache_redis()
+    return shared.client if shared is not None else None
 
 
 def _names(key: str) -> tuple[str, str, str]:
@@ -44,101 +51,138 @@ def _names(key: str) -> tuple[str, str, str]:
     return f"{base}:events", f"{base}:live", f"{base}:stop"
 
 
-def event_json(event: TurnEvent) -> str:
-    """An event as JSON (a stored message by its client id)."""
-    data = dict(event.data)
-    message = data.get("message")
-    if message is not None:
-        data["message"] = {"id": getattr(message, "client_id", None)}
-    return json.dumps({"kind": event.kind, "data": data}, ensure_ascii=False, default=str)
-
-
-class ReplayLog:
-    """A turn's log. Redis being down never fails the turn: the log stops writing (resume
-    and stop from other processes degrade; the reply is still streamed and stored)."""
-
-    def __init__(self, key: str):
-        self.events, self.live, self.stop = _names(key)
-        self.broken = False
-
-    async def begin(self) -> None:
-        ttl = settings.CHAT_REPLAY_TTL
-        try:
-            async with _redis().pipeline(transaction=True) as pipe:
-                pipe.delete(self.events, self.stop)
-                pipe.set(self.live, "1", ex=ttl)
-                await pipe.execute()
-        except Exception:
-            logger.warning("Replay log unavailable; this reply cannot be resumed elsewhere")
-            self.broken = True
-
-    async def append(self, event: TurnEvent) -> bool:
-        """Append the event; True when another process asked this turn to stop."""
-        if self.broken:
-            return False
-        try:
-            return await self._append(event)
-        except Exception:
-            logger.warning("Replay log unavailable; this reply cannot be resumed elsewhere")
-            self.broken = True
-            return False
-
-    async def _append(self, event: TurnEvent) -> bool:
-        ttl = settings.CHAT_REPLAY_TTL
-        async with _redis().pipeline(transaction=False) as pipe:
-            pipe.xadd(self.events, {"e": event_json(event)})
-            pipe.expire(self.events, ttl)
-            if event.kind == DONE:
-                pipe.delete(self.live, self.stop)
-            else:
-                pipe.expire(self.live, ttl)
-            pipe.exists(self.stop)
-            results = await pipe.execute()
-        return bool(results[-1])
-
-
-def log_for(key: str) -> ReplayLog | None:
-    """The replay log of a turn, or None without Redis."""
-    return ReplayLog(key) if settings.REDIS_URL else None
-
-
-async def in_flight_elsewhere(key: str) -> bool:
-    """Whether some process runs this turn (always False without Redis)."""
-    if not settings.REDIS_URL:
-        return False
-    _, live, _ = _names(key)
+def claim(key: str) -> bool:
+    """Take the conversation's "live" key and start its log afresh (blocking: call it from
+    a turn's prepare). True without Redis, or when Redis cannot be reached (one process
+    still holds the claim)."""
+    client = _client()
+    if client is None:
+        return True
+    events, live, stop = _names(key)
     try:
-        return bool(await _redis().exists(live))
+        if not client.set(live, "1", nx=True, ex=settings.CHAT_REPLAY_TTL):
+            return False
+        client.delete(events, stop)
     except Exception:
-        logger.warning("Replay log unavailable; cannot tell whether a reply runs elsewhere")
+        logger.warning("Turn registry unavailable; this turn is known in this process only")
+    return True
+
+
+async def live(key: str) -> bool:
+    """Whether some process runs this conversation's claimed turn (False without Redis)."""
+    client = _client()
+    if client is None:
+        return False
+    _, live_key, _ = _names(key)
+    loop = asyncio.get_running_loop()
+    try:
+        return bool(await loop.run_in_executor(_writers, client.exists, live_key))
+    except Exception:
+        logger.warning("Turn registry unavailable; cannot tell whether a turn runs elsewhere")
         return False
 
 
 async def request_stop(key: str) -> bool:
     """Ask the process that runs the turn to stop it; False when none runs it."""
-    if not await in_flight_elsewhere(key):
+    client = _client()
+    if client is None or not await live(key):
         return False
     _, _, stop = _names(key)
-    await _redis().set(stop, "1", ex=settings.CHAT_REPLAY_TTL)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(_writers, lambda: client.set(stop, "1", ex=settings.CHAT_REPLAY_TTL))
     return True
+
+
+def release(key: str) -> None:
+    """Free the conversation (blocking): a claimed turn that ended before logging `done`."""
+    client = _client()
+    if client is None:
+        return
+    _, live_key, stop = _names(key)
+    try:
+        client.delete(live_key, stop)
+    except Exception:
+        logger.warning("Turn registry unavailable; the claim expires on its own")
+
+
+class ReplayLog:
+    """A claimed turn's event log, written in order by one batch at a time."""
+
+    def __init__(self, key: str, client, on_stop: Callable[[], object]):
+        self.events, self.live, self.stop = _names(key)
+        self.client = client
+        self.on_stop = on_stop
+        self.pending: list[TurnEvent] = []
+        self.writer: asyncio.Task | None = None
+        self.broken = False
+
+    def append(self, event: TurnEvent) -> None:
+        """Queue the event; the writer sends every queued event in one round trip."""
+        if self.broken:
+            return
+        self.pending.append(event)
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.create_task(self._drain())
+
+    async def close(self) -> None:
+        """Wait until every queued event is written (the turn's `done` last)."""
+        while self.writer is not None and not self.writer.done():
+            await asyncio.shield(self.writer)
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.pending and not self.broken:
+            batch, self.pending = self.pending, []
+            try:
+                stop_asked = await loop.run_in_executor(_writers, self._write, batch)
+            except Exception:
+                logger.warning("Replay log unavailable; this reply cannot be resumed elsewhere")
+                self.broken = True
+                return
+            if stop_asked:
+                self.on_stop()
+
+    def _write(self, batch: list[TurnEvent]) -> bool:
+        ttl = settings.CHAT_REPLAY_TTL
+        with self.client.pipeline(transaction=False) as pipe:
+            for event in batch:
+                pipe.xadd(self.events, {"e": to_json(event)})
+            pipe.expire(self.events, ttl)
+            if batch[-1].kind == DONE:
+                pipe.delete(self.live, self.stop)
+            else:
+                pipe.expire(self.live, ttl)
+            pipe.exists(self.stop)
+            results = pipe.execute()
+        return bool(results[-1])
+
+
+def log_for(key: str, on_stop: Callable[[], object]) -> ReplayLog | None:
+    """The event log of a claimed turn, or None without Redis."""
+    client = _client()
+    return ReplayLog(key, client, on_stop) if client is not None else None
 
 
 async def read(key: str) -> AsyncIterator[TurnEvent]:
     """The turn's events from the first, then live ones until `done` (or until the log
     expires: a process that died mid-turn leaves a log that ends without `done`)."""
-    events, live, _ = _names(key)
-    client = _redis()
+    client = _client()
+    if client is None:
+        return
+    events, live_key, _ = _names(key)
+    loop = asyncio.get_running_loop()
     last = "0-0"
     while True:
-        answer = await client.xread({events: last}, block=BLOCK_MS, count=500)
+        answer = await loop.run_in_executor(
+            _readers, partial(client.xread, {events: last}, block=BLOCK_MS, count=500)
+        )
         if not answer:
-            if not await client.exists(live):
+            if not await loop.run_in_executor(_readers, client.exists, live_key):
                 return
             continue
         for entry_id, fields in answer[0][1]:
             last = entry_id
-            item = json.loads(fields[b"e"])
-            event = TurnEvent(item["kind"], item["data"])
+            event = from_json(fields[b"e"])
             yield event
             if event.kind == DONE:
                 return

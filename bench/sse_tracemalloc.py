@@ -19,9 +19,9 @@ Served only by the benchmark (never by the project): every request goes to
 compare, but the rest (RSS, the C allocator's figures, live objects, registries) still reads.
 
 The figures line names what could hold per-stream state: the engine's running turns and
-turns by key (`ai.engine`), asgiref's executors by thread-sensitive context, the pool of
-idle request threads (`config.handler`), the thread pool executors made so far, open SQLite
-connections, live threads, objects the collector tracks and the frozen ones (`gc.freeze()`
+turns by key (`ai.engine`), asgiref's executors by thread-sensitive context, the thread
+pool executors made so far, open SQLite connections, live threads, objects the collector
+tracks and the frozen ones (`gc.freeze()`
 at start-up), and glibc's `mallinfo2()` over all its arenas: `malloc_used_kib` (in use: C
 libraries such as SQLite's page cache, Python's objects over 512 bytes, and chunks kept in
 the threads' tcaches), `malloc_free_kib` (freed but still held by the allocator:
@@ -117,8 +117,7 @@ def sqlite_open() -> int:
 def figures() -> str:
     from asgiref.sync import SyncToAsync
 
-    from ai import engine
-    from config.handler import ReusedThreadContext
+    from ai import registry
 
     traced = tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else 0
     rss = status_kib()
@@ -127,9 +126,8 @@ def figures() -> str:
         f"{rss.get('RssFile', 0)} shmem {rss.get('RssShmem', 0)}) traced_kib={traced // 1024} "
         f"objects={len(gc.get_objects())} "
         f"frozen={gc.get_freeze_count()} threads={threading.active_count()} "
-        f"running_turns={len(engine._running)} turns_by_key={len(engine._by_key)} "
+        f"running_turns={registry.running_count()} turns_by_key={registry.keys_count()} "
         f"executors_by_context={len(SyncToAsync.context_to_thread_executor)} "
-        f"idle_request_threads={len(ReusedThreadContext._idle)} "
         f"executors_made={executors_made()} sqlite_open={sqlite_open()} {malloc_figures()}"
     )
 

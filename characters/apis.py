@@ -28,6 +28,7 @@ from config.api.base import AsyncGameApiView, GameApiView
 from config.api.fields import UserRefField
 from config.api.params import body_input, path_int_id
 from config.api.schema import GAME_ERRORS, GameError
+from config.api.throttles import caller_ident
 from games.serializers import OkOutput
 
 CREATE_ERRORS = {
@@ -71,7 +72,9 @@ class CharacterCreateApi(AsyncGameApiView):
     )
     async def post(self, request):
         data = await sync_to_async(body_input)(CharacterPersonaInput, request)
-        character = await services.character_create(data=data, actor=actor_or_none(request.user))
+        character = await services.character_create(
+            data=data, actor=actor_or_none(request.user), caller=caller_ident(request)
+        )
         return Response(CharacterPersonaOutput(character).data, status=201)
 
 
@@ -121,7 +124,10 @@ class CharacterDetailApi(AsyncGameApiView):
         pk = path_int_id(character_id, "Character")
         data = await sync_to_async(body_input)(CharacterPersonaUpdateInput, request)
         result = await services.character_update_persona(
-            character_id=pk, data=data, actor=actor_or_none(request.user)
+            character_id=pk,
+            data=data,
+            actor=actor_or_none(request.user),
+            caller=caller_ident(request),
         )
         return Response(
             CharacterPersonaOutput(result.character).data,

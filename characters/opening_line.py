@@ -91,16 +91,20 @@ def clean_opening_line(text: str, *, name: str) -> str:
     return line
 
 
-async def opening_line_generate(*, name: str, description: str, tags: list[str]) -> str:
+async def opening_line_generate(
+    *, name: str, description: str, tags: list[str], caller: str | None = None
+) -> str:
     """The character's opening line from the model (task `opening_line`).
 
     Raises OpeningLineUnavailable (503, with Retry-After) when the model cannot be reached,
-    OpeningLineFailed (502) when it refuses or answers nothing usable. Callers write nothing
-    before this returns.
+    OpeningLineFailed (502) when it refuses or answers nothing usable, and the limits every
+    model call passes (`ai.limits`): TurnsBusy (503 BUSY) past the process's cap,
+    RateLimited (429) when `caller` has used up AI_TURN_RATE. Callers write nothing before
+    this returns.
     """
     messages = opening_line_messages(name=name, description=description, tags=tags)
     try:
-        text = await ai.complete(task=TASK, messages=messages)
+        text = await ai.complete(task=TASK, messages=messages, caller=caller)
     except AIUnavailable as exc:
         raise OpeningLineUnavailable(
             f"{NOT_SAVED} {_sentence(exc.message)}",

@@ -144,17 +144,20 @@ def _persona_insert(*, character: Character, game_id: int | None) -> Character:
     return character
 
 
-async def character_create(*, data: dict, actor: User | None) -> Character:
+async def character_create(
+    *, data: dict, actor: User | None, caller: str | None = None
+) -> Character:
     """Create a character (C: `POST /api/characters`) with its opening line.
 
     The line is generated after the input is checked and before anything is written, so a
     failed generation (503 or 502) leaves no character and no game behind. The model call
     holds no transaction open. `gameId` is optional: a character without a game is a C
-    persona; with one, the game is created on first reference as in G.
+    persona; with one, the game is created on first reference as in G. The model call
+    counts against `caller`'s AI_TURN_RATE (a user, else an address).
     """
     character = _persona_draft(data=data, actor=actor)
     character.opening_line = await opening_line_generate(
-        name=character.name, description=character.description, tags=character.tags
+        name=character.name, description=character.description, tags=character.tags, caller=caller
     )
     return await sync_to_async(_persona_insert)(character=character, game_id=data.get("gameId"))
 
@@ -198,7 +201,7 @@ def _persona_write(
 
 
 async def character_update_persona(
-    *, character_id: int, data: dict, actor: User | None
+    *, character_id: int, data: dict, actor: User | None, caller: str | None = None
 ) -> PersonaUpdate:
     """Update the fields sent (C: `PUT /api/characters/{id}`, a partial update).
 
@@ -223,7 +226,10 @@ async def character_update_persona(
         line = None
         if stale:
             line = await opening_line_generate(
-                name=character.name, description=character.description, tags=character.tags
+                name=character.name,
+                description=character.description,
+                tags=character.tags,
+                caller=caller,
             )
         saved = await sync_to_async(_persona_write)(
             character_id=character_id,

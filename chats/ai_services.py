@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 
 from ai import client as ai
-from ai import engine, replay
+from ai import engine, events, registry
 from chats import prompts, selectors, services
 from chats.errors import ReplyInFlight
 from chats.models import Chat, Message, MessageRole
@@ -44,8 +44,9 @@ def model_for(requested: str | None) -> str | None:
 
 @dataclass
 class ChatReply(engine.BaseHooks):
-    """A chat's part of a turn: its prompt and history, its reply row, and the replay log
-    that lets another process resume the stream."""
+    """A chat's part of a turn: its prompt and history, and its reply row. The chat takes one
+    turn at a time: `prepare` claims it in the turn registry, which also logs the turn's
+    events so another process can resume or stop it."""
 
     chat_id: str
     user_id: str | None
@@ -55,18 +56,15 @@ class ChatReply(engine.BaseHooks):
     reply_id: str = ""
     state_before: dict = field(default_factory=dict)
     user_message: Message | None = None
-    log: replay.ReplayLog | None = None
 
     async def prepare(self) -> engine.TurnPlan:
-        plan = await database_sync_to_async(self._prepare)()
-        self.log = replay.log_for(turn_key(self.chat_id))
-        if self.log is not None:
-            await self.log.begin()
-        return plan
+        return await database_sync_to_async(self._prepare)()
 
     def _prepare(self) -> engine.TurnPlan:
         with transaction.atomic():
             chat = selectors.chat_for_turn(self.chat_id)
+            if not registry.claim(turn_key(self.chat_id)):
+                raise ReplyInFlight("A reply is already being generated for this chat")
             if self.user_content is not None:
                 self.user_message = services.user_line_store(
                     chat=chat, client_id=self.user_id, content=self.user_content
@@ -91,15 +89,6 @@ class ChatReply(engine.BaseHooks):
             state_snapshot=self.state_before or None,
         )
 
-    async def on_event(self, event: engine.TurnEvent) -> None:
-        if self.log is None:
-            return
-        stop_asked = await self.log.append(event)
-        if stop_asked:
-            turn = engine.in_flight(turn_key(self.chat_id))
-            if turn is not None:
-                turn.stop()
-
 
 @dataclass
 class CharacterReply(ChatReply):
@@ -122,9 +111,9 @@ class CharacterReply(ChatReply):
             chat = await database_sync_to_async(_state_merge)(self.chat_id, update)
         except DomainError as exc:
             logger.warning("State extraction failed for chat %s: %s", self.chat_id, exc.message)
-            await emit(engine.ERROR, code=str(exc.code), message=exc.message, stage="state")
+            await emit(events.Error(str(exc.code), exc.message, stage="state"))
             return {"state_error": exc.message}
-        await emit(engine.STATE, state=chat.state)
+        await emit(events.State(chat.state))
         return {"state": chat.state}
 
 
@@ -143,9 +132,11 @@ async def reply_start(
     model: str | None,
     caller: str | None = None,
 ) -> tuple[engine.Turn, ChatReply]:
-    """Start the chat's streamed reply (one at a time per chat: 409 while one runs)."""
+    """Start the chat's streamed reply (one at a time per chat: 409 while one runs, here or
+    in another process; the claim in `prepare` makes it atomic, this look only spares a
+    busy chat the caller's rate count)."""
     key = turn_key(chat.pk)
-    if engine.in_flight(key) is not None or await replay.in_flight_elsewhere(key):
+    if await registry.busy(key):
         raise ReplyInFlight("A reply is already being generated for this chat")
     hooks_class = CharacterReply if chat.character_id else ChatReply
     hooks = hooks_class(
@@ -172,10 +163,7 @@ async def character_turn(
 async def reply_stop(*, chat: Chat) -> bool:
     """Stop the chat's reply in flight (here, or through the replay log in another
     process); what was generated is stored, marked as stopped."""
-    turn = engine.in_flight(turn_key(chat.pk))
-    if turn is not None:
-        return turn.stop()
-    return await replay.request_stop(turn_key(chat.pk))
+    return await registry.stop(turn_key(chat.pk))
 
 
 def user_message_of(messages: list[dict]) -> dict:

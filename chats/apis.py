@@ -24,7 +24,7 @@ from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
-from ai import engine, replay
+from ai import registry, replay
 from chats import ai_services, selectors, services, sse
 from chats.ai_serializers import (
     CharacterTurnOutput,
@@ -261,10 +261,10 @@ class ChatStreamApi(AsyncAssistantApiView):
         identity = assistant_identity(request)
         chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
         key = ai_services.turn_key(chat.pk)
-        turn = engine.in_flight(key)
+        turn = registry.find(key)
         if turn is not None:
             return sse.sse_response(turn)
-        if await replay.in_flight_elsewhere(key):
+        if await replay.live(key):
             return sse.sse_response(replay.read(key))
         return HttpResponse(status=204)
 

@@ -1,4 +1,5 @@
-"""The SSE transport of chat turns: the engine's events as AI SDK UI-message-stream parts.
+"""The SSE transport of chat turns: the engine's typed events (`ai.events`) as AI SDK
+UI-message-stream parts.
 
 Each part is an `event: <type>` line and a `data: <json>` line whose JSON carries the same
 `"type"`, so a client that reads `event:` names (the seed's) and a Vercel AI SDK `useChat`
@@ -15,7 +16,7 @@ from collections.abc import AsyncIterator
 from django.conf import settings
 from django.http import StreamingHttpResponse
 
-from ai import engine
+from ai import engine, events
 from core import metrics
 
 HEADERS = {
@@ -58,28 +59,29 @@ class PartWriter:
         self.block = None
         return [closing]
 
-    def render(self, event: engine.TurnEvent) -> list[bytes]:
-        data = event.data
-        if event.kind == engine.STARTED:
-            return [part("start", messageId=data["reply_id"])]
-        if event.kind == engine.DELTA:
-            return [*self._switch("text"), part("text-delta", id=self.block_id, delta=data["text"])]
-        if event.kind == engine.REASONING:
-            return [
-                *self._switch("reasoning"),
-                part("reasoning-delta", id=self.block_id, delta=data["text"]),
-            ]
-        if event.kind == engine.SAVED:
-            return self._close()
-        if event.kind == engine.STATE:
-            return [part("data-state", data=data["state"])]
-        if event.kind == engine.ERROR and data.get("stage") == "state":
-            # The reply is complete and stored; only the state extraction failed.
-            return [part("data-state-error", data={"message": data["message"]})]
-        if event.kind == engine.ERROR:
-            return [*self._close(), part("error", errorText=data["message"])]
-        if event.kind == engine.DONE:
-            return [*self._close(), part("finish"), END]
+    def render(self, event: events.TurnEvent) -> list[bytes]:
+        """The parts of one event (none for the events this transport does not show)."""
+        match event:
+            case events.Started(reply_id=reply_id):
+                return [part("start", messageId=reply_id)]
+            case events.Delta(text=text):
+                return [*self._switch("text"), part("text-delta", id=self.block_id, delta=text)]
+            case events.Reasoning(text=text):
+                return [
+                    *self._switch("reasoning"),
+                    part("reasoning-delta", id=self.block_id, delta=text),
+                ]
+            case events.Saved():
+                return self._close()
+            case events.State(state=state):
+                return [part("data-state", data=state)]
+            case events.Error(stage="state", message=message):
+                # The reply is complete and stored; only the state extraction failed.
+                return [part("data-state-error", data={"message": message})]
+            case events.Error(message=message):
+                return [*self._close(), part("error", errorText=message)]
+            case events.Done():
+                return [*self._close(), part("finish"), END]
         return []
 
 
@@ -94,14 +96,14 @@ async def turn_parts(turn: engine.Turn) -> AsyncIterator[bytes]:
     seen = 0
     keep_alive = settings.SSE_KEEP_ALIVE_SECONDS
     while True:
-        events = turn.events
-        if seen < len(events):
-            ready = events[seen:]
+        logged = turn.events
+        if seen < len(logged):
+            ready = logged[seen:]
             seen += len(ready)
             chunk = b"".join([piece for event in ready for piece in writer.render(event)])
             if chunk:
                 yield chunk
-            if ready[-1].kind == engine.DONE:
+            if isinstance(ready[-1], events.Done):
                 return
             continue
         if turn.finished:
@@ -116,13 +118,13 @@ async def turn_parts(turn: engine.Turn) -> AsyncIterator[bytes]:
     yield END
 
 
-async def stream_parts(events: AsyncIterator[engine.TurnEvent]) -> AsyncIterator[bytes]:
+async def stream_parts(source: AsyncIterator[events.TurnEvent]) -> AsyncIterator[bytes]:
     """The SSE body of a turn's events, with keep-alive comments while nothing comes.
 
     Leaving early (the client went away) only stops this reader; the turn goes on.
     """
     writer = PartWriter()
-    iterator = aiter(events)
+    iterator = aiter(source)
     pending: asyncio.Task | None = None
     finished = False
     try:
@@ -142,7 +144,7 @@ async def stream_parts(events: AsyncIterator[engine.TurnEvent]) -> AsyncIterator
             chunk = b"".join(writer.render(event))
             if chunk:
                 yield chunk
-            if event.kind == engine.DONE:
+            if isinstance(event, events.Done):
                 finished = True
                 break
         if not finished:
@@ -154,7 +156,7 @@ async def stream_parts(events: AsyncIterator[engine.TurnEvent]) -> AsyncIterator
             pending.cancel()
 
 
-def sse_response(source: engine.Turn | AsyncIterator[engine.TurnEvent]) -> StreamingHttpResponse:
+def sse_response(source: engine.Turn | AsyncIterator[events.TurnEvent]) -> StreamingHttpResponse:
     """A turn of this process (read directly), or any iterator of events (a replay log)."""
     body = turn_parts(source) if isinstance(source, engine.Turn) else stream_parts(source)
     body = metrics.sse_stream(body)

@@ -44,6 +44,7 @@ class ScenarioApi(AsyncGameApiView):
     async def post(self, request):
         data = await _input(ScenarioInput, request)
         title, message = await ai_services.generate_scenario(
+            caller=caller_ident(request),
             session_id=data["sessionId"],
             template_title=data["templateTitle"],
             actor=actor_or_none(request.user),
@@ -79,6 +80,7 @@ class ImageApi(AsyncGameApiView):
     async def post(self, request):
         data = await _input(ImageInput, request)
         image, _ = await ai_services.image_create(
+            caller=caller_ident(request),
             session_id=data["sessionId"],
             prompt=data["prompt"],
             size=data["size"],

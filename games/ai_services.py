@@ -3,7 +3,9 @@
 The REST routes and the `/ws` socket both call these. Each writes through `services` (short
 locked transactions) and reads through `selectors`, and never waits on the model inside a
 transaction. Dialogue runs through the one turn engine (`ai.engine`): the reply is streamed
-as a task of its own and stored even if the client that asked goes away.
+as a task of its own and stored even if the client that asked goes away. Scenario and image
+calls are one-shot model calls under the same limits (`ai.limits`: the process's cap, and
+the caller's AI_TURN_RATE), refused before anything is written.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from ai import client as ai
-from ai import engine
+from ai import engine, events
 from ai.errors import AIServiceError
 from ai.types import IMAGE_MIMES, IMAGE_SIZES, ChatMessage
 from core.times import iso_utc
@@ -67,18 +69,18 @@ class GameMasterReply(engine.BaseHooks):
             session_id=self.session_id, text=text, actor=self.actor, stopped=stopped
         )
 
-    async def on_event(self, event: engine.TurnEvent) -> None:
+    async def on_event(self, event: events.TurnEvent) -> None:
         """Deltas go to the session's `stream=1` sockets, gathered in short windows (one
         event per window for the whole group, not one per word: see publish.ReplyDeltas)."""
-        if event.kind == engine.DELTA:
+        if isinstance(event, events.Delta):
             if self.deltas is None:
                 self.deltas = publish.ReplyDeltas(
                     group=publish.game_stream_group(self.session_id),
                     reply_id=self.turn_reply_id,
                 )
-            await self.deltas.add(event.data["text"], iso_utc(timezone.now()))
-        elif event.kind == engine.STARTED:
-            self.turn_reply_id = event.data["reply_id"]
+            await self.deltas.add(event.text, iso_utc(timezone.now()))
+        elif isinstance(event, events.Started):
+            self.turn_reply_id = event.reply_id
         elif self.deltas is not None:
             # The turn ended, failed or was stopped: nothing gathered stays behind.
             await self.deltas.flush()
@@ -122,9 +124,10 @@ def _scenario_prompt(session_id: str, template_title: str, actor: User | None) -
 
 
 async def generate_scenario(
-    *, session_id: str, template_title: str, actor: User | None
+    *, session_id: str, template_title: str, actor: User | None, caller: str | None = None
 ) -> tuple[GameTitle, Message]:
-    """Open the story: the title's scenario, an opening narration stored in the session log."""
+    """Open the story: the title's scenario, an opening narration stored in the session log.
+    `caller` (a user or an address) is counted against AI_TURN_RATE."""
     instructions = await _scenario_prompt(session_id, template_title, actor)
     text = await ai.complete(
         task="dialogue",
@@ -132,6 +135,7 @@ async def generate_scenario(
             {"role": "system", "content": instructions},
             {"role": "user", "content": "Begin."},
         ],
+        caller=caller,
     )
     if not text.strip():
         raise AIServiceError("The AI model returned an empty scenario")
@@ -157,12 +161,19 @@ def image_request_check(*, prompt: object, size: object, mime: object) -> None:
 
 
 async def image_create(
-    *, session_id: str, prompt: str, size: str, mime: str, actor: User | None
+    *,
+    session_id: str,
+    prompt: str,
+    size: str,
+    mime: str,
+    actor: User | None,
+    caller: str | None = None,
 ) -> tuple[GameImage, Message]:
-    """Draw a picture for the session, store it, log and announce it."""
+    """Draw a picture for the session, store it, log and announce it. `caller` (a user or
+    an address) is counted against AI_TURN_RATE."""
     image_request_check(prompt=prompt, size=size, mime=mime)
     await database_sync_to_async(selectors.session_get_writable)(session_id=session_id, actor=actor)
-    generated = await ai.image(prompt=prompt, size=size, mime=mime)
+    generated = await ai.image(prompt=prompt, size=size, mime=mime, caller=caller)
     return await database_sync_to_async(services.image_store)(
         session_id=session_id, prompt=prompt, generated=generated, actor=actor
     )

@@ -2,7 +2,7 @@
 streams). Family A's `POST /api/chats/{id}` streams through the served application and the
 real SDK path (the fake OpenAI server), many times over; afterwards everything a stream holds
 is gone: the engine's registries are empty, no turn, event, response or upstream stream
-object is alive, no thread executor is left outside the idle pool, and the live objects
+object is alive, no thread executor is left behind, and the live objects
 did not grow with the number of streams.
 
 bench/sse_relay.py measures the same in a served process (`--probe-memory`), with RSS."""
@@ -22,9 +22,8 @@ import pytest
 from asgiref.sync import SyncToAsync
 from django.http import StreamingHttpResponse
 
-from ai import engine
+from ai import engine, registry
 from config.asgi import application
-from config.handler import MAX_IDLE_THREADS, ReusedThreadContext
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,17 +91,15 @@ def _live() -> dict:
     gc.collect()
     objects = gc.get_objects()
     types = Counter(type(o) for o in objects)
-    idle = len(ReusedThreadContext._idle)
     return {
         "objects": len(objects),
         "per_stream": {
             t.__name__: sum(n for k, n in types.items() if issubclass(k, t)) for t in PER_STREAM
         },
         "tasks": len(asyncio.all_tasks()),
-        "executors_outside_pool": types[ThreadPoolExecutor] - idle,
-        "idle": idle,
-        "running": len(engine._running),
-        "by_key": len(engine._by_key),
+        "executors": types[ThreadPoolExecutor],
+        "running": registry.running_count(),
+        "by_key": registry.keys_count(),
         "executors_by_context": len(SyncToAsync.context_to_thread_executor),
     }
 
@@ -123,8 +120,7 @@ async def test_many_streamed_replies_leave_no_state_behind(lifted, http):
     assert (after["running"], after["by_key"], after["executors_by_context"]) == (0, 0, 0)
     assert after["per_stream"] == dict.fromkeys(after["per_stream"], 0), after["per_stream"]
     assert after["tasks"] <= before["tasks"]
-    assert after["executors_outside_pool"] <= before["executors_outside_pool"]
-    assert after["idle"] <= MAX_IDLE_THREADS
+    assert after["executors"] <= before["executors"]
     # A stream that left even one object behind would leave STREAMS of them in each batch;
     # what is made once (a cache filling, an earlier test's garbage) shows in one batch only.
     growth = (middle["objects"] - before["objects"], after["objects"] - middle["objects"])

@@ -10,7 +10,7 @@ import json
 import httpx
 import pytest
 
-from ai import engine
+from ai import engine, events
 from ai.providers.openai_compat import sse_data
 from chats import apis, sse
 from config.asgi import application
@@ -56,9 +56,9 @@ async def test_turn_parts_writes_the_events_ready_together_in_one_chunk_each_its
 ):
     settings.SSE_KEEP_ALIVE_SECONDS = 0.05
     turn = await _turn()
-    await turn._emit(engine.STARTED, reply_id="msg-1")
-    await turn._emit(engine.DELTA, text="Hel")
-    await turn._emit(engine.DELTA, text="lo")
+    await turn.emit(events.Started("msg-1"))
+    await turn.emit(events.Delta("Hel"))
+    await turn.emit(events.Delta("lo"))
     body = sse.turn_parts(turn)
 
     first = await anext(body)
@@ -72,10 +72,10 @@ async def test_turn_parts_writes_the_events_ready_together_in_one_chunk_each_its
     assert await asyncio.wait_for(anext(body), TIMEOUT) == sse.KEEP_ALIVE
     reader = asyncio.ensure_future(anext(body))
     await asyncio.sleep(0)
-    await turn._emit(engine.DELTA, text="!")
+    await turn.emit(events.Delta("!"))
     assert await asyncio.wait_for(reader, TIMEOUT) == sse.part("text-delta", id="text-1", delta="!")
-    await turn._emit(engine.SAVED, message=None, stopped=False)
-    await turn._emit(engine.DONE)
+    await turn.emit(events.Saved("msg-1", stopped=False))
+    await turn.emit(events.Done())
     turn.finished = True
     last = await asyncio.wait_for(anext(body), TIMEOUT)
     assert last == sse.part("text-end", id="text-1") + sse.part("finish") + sse.END
@@ -85,7 +85,7 @@ async def test_turn_parts_writes_the_events_ready_together_in_one_chunk_each_its
 
 async def test_turn_parts_of_a_turn_that_ended_without_done_says_it_was_interrupted():
     turn = await _turn()
-    await turn._emit(engine.STARTED, reply_id="msg-2")
+    await turn.emit(events.Started("msg-2"))
     turn.finished = True
     body = b"".join([chunk async for chunk in sse.turn_parts(turn)])
     assert body.endswith(

@@ -1,7 +1,7 @@
 """Writers of the rows of the movie projects' workflow chat (family M): sessions, the
 members' lines and the AI's replies with their choices, each announced after commit.
 
-The turn (`chats.workflow.services`) calls these inside its short transactions; they never
+The turn (`chats.workflow.turns`) calls these inside its short transactions; they never
 wait on the model. What a stored line tells the sockets is `message_snapshot`, a domain
 event's payload that each consumer renders as its own frame.
 """

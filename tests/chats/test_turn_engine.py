@@ -1,4 +1,4 @@
-"""The one turn engine (chats/engine.py): a turn outlives its client, stops on request, is
+"""The one turn engine (ai/engine.py): a turn outlives its client, stops on request, is
 bounded in number, and tells its events in order.
 
 Turns are driven through the game's services and socket (the first family on the engine) and
@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from ai import engine
+from ai import engine, events
 from config.asgi import application
 from games import ai_services
 from games.models import Message
@@ -41,7 +41,7 @@ async def wait_for(predicate, timeout: float = TIMEOUT) -> None:
 
 
 def deltas_of(turn: engine.Turn) -> list[str]:
-    return [e.data["text"] for e in turn.events if e.kind == engine.DELTA]
+    return [e.text for e in turn.events if isinstance(e, events.Delta)]
 
 
 @database_sync_to_async
@@ -75,8 +75,9 @@ async def test_events_come_in_order_and_the_reply_is_stored(session, fake_openai
     assert kinds_seen[-2:] == [engine.SAVED, engine.DONE]
     assert set(kinds_seen[3:-2]) == {engine.DELTA}
     assert "".join(deltas_of(turn)) == "the lamp is lit"
-    assert turn.events[0].data["reply_id"].startswith("msg-")
-    assert turn.events[-2].data == {"message": message, "stopped": False}
+    assert turn.events[0].reply_id.startswith("msg-")
+    saved = turn.events[-2]
+    assert isinstance(saved, events.Saved) and (saved.message, saved.stopped) == (message, False)
     rows = await stored(session.pk)
     assert [(m.role, m.content, m.stopped) for m in rows] == [
         ("user", "Light it", False),
@@ -99,7 +100,7 @@ async def test_a_late_subscriber_replays_from_the_first_event(session, fake_open
     await task
 
     assert replayed[0].kind == engine.STARTED
-    assert "".join(e.data["text"] for e in replayed if e.kind == engine.DELTA) == (
+    assert "".join(e.text for e in replayed if isinstance(e, events.Delta)) == (
         "one two three four five"
     )
 
@@ -144,7 +145,8 @@ async def test_stop_stores_the_partial_reply_marked_stopped_and_closes_the_upstr
     assert message.stopped is True
     assert message.content == partial
     assert WORDS.startswith(partial) and len(partial) < len(WORDS)
-    assert turn.events[-2].data == {"message": message, "stopped": True}
+    saved = turn.events[-2]
+    assert isinstance(saved, events.Saved) and (saved.message, saved.stopped) == (message, True)
     assert turn.events[-1].kind == engine.DONE
     rows = await stored(session.pk)
     assert [(m.role, m.content, m.stopped) for m in rows][-1] == ("assistant", partial, True)

@@ -396,7 +396,7 @@ async def test_with_redis_another_process_can_resume_and_stop_the_reply(http, se
     original = asyncio.create_task(http.post(f"/api/chats/{chat['id']}", json=body))
     await wait_in_flight(chat["id"])
     key = ai_services.turn_key(chat["id"])
-    assert await replay.in_flight_elsewhere(key)
+    assert await replay.live(key)
 
     async def elsewhere() -> str:
         return b"".join([chunk async for chunk in sse.stream_parts(replay.read(key))]).decode()
@@ -411,7 +411,7 @@ async def test_with_redis_another_process_can_resume_and_stop_the_reply(http, se
     message_id, text = assert_stream(parse_sse(replayed))
     reply = (await messages_of(chat["id"]))[-1]
     assert (reply.client_id, reply.stopped, reply.content) == (message_id, True, text.strip())
-    assert not await replay.in_flight_elsewhere(key)
+    assert not await replay.live(key)
 
 
 async def test_a_slow_model_gets_keep_alive_comments_between_parts(http, settings, fake_openai):
