@@ -1,13 +1,19 @@
-"""The family base views: thread hops of an async class's sync handler, and the adrf pin."""
+"""The family base views: thread hops per request, and the adrf pin."""
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 import pytest
-from asgiref.sync import AsyncToSync, SyncToAsync
+from asgiref.sync import AsyncToSync, SyncToAsync, sync_to_async
+from django.conf import settings
 from django.test import AsyncRequestFactory
 
 from characters.apis import CharacterDetailApi
+from chats.apis import ChatDetailApi
+from chats.identity import anonymous_identity_create
 from config.compat import adrf as compat_adrf
+from tests.factories import ChatFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,6 +71,23 @@ def test_the_adrf_workaround_was_checked_for_the_installed_adrf():
     call `async_dispatch` for `view_is_async`, and does `sync_dispatch` still run DRF's whole
     request cycle?), then add the version to TESTED. Until then the stock test above shows
     what stock adrf does."""
-    from importlib.metadata import version
-
     assert compat_adrf.ACTIVE, (version("adrf"), compat_adrf.TESTED)
+    pins = (settings.BASE_DIR / "requirements.txt").read_text().splitlines()
+    [pinned] = [line.split("==", 1)[1] for line in pins if line.startswith("adrf==")]
+    assert pinned in compat_adrf.TESTED, (pinned, compat_adrf.TESTED)
+
+
+async def test_a_cookie_identity_is_resolved_in_the_authentication_hop(hops):
+    """Family A's cookie identity is an authentication class, so it is read in the thread
+    hop DRF's `initial()` runs in: a chat's detail takes that hop and the selector's, where
+    resolving the identity in the handler took one more."""
+    identity = await sync_to_async(anonymous_identity_create)()
+    chat = await sync_to_async(ChatFactory)(anon_id=identity.anon_id)
+    factory = AsyncRequestFactory()
+    factory.cookies[settings.ASSISTANT_SESSION_COOKIE_NAME] = identity.session_key
+    hops.update(sync_to_async=0, async_to_sync=0)
+    response = await ChatDetailApi.as_view()(
+        factory.get(f"/api/chats/{chat.pk}"), chat_id=str(chat.pk)
+    )
+    assert response.status_code == 200, response.content
+    assert hops == {"sync_to_async": 2, "async_to_sync": 0}
