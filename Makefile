@@ -58,9 +58,12 @@ run: setup
 test: setup-dev $(JS_SETUP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# lint-imports checks the import layers (pyproject.toml, [tool.importlinter]); `make test`
+# runs the same contracts in tests/test_architecture.py.
 lint: setup-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 
 format: setup-dev

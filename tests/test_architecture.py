@@ -1,85 +1,76 @@
-"""Domain modules know nothing of HTTP: they never import `config.api` (ARCHITECTURE.md rule 3).
+"""The layout holds: the import layers of ARCHITECTURE.md.
 
-Domain errors and time formats live in `core`; `config/api/` maps codes to statuses and renders
-the envelopes. The check reads the sources with `ast`, so it needs no import of the modules.
+The layers are import-linter contracts in pyproject.toml (`[tool.importlinter]`), which
+`make lint` checks too; running them here makes `make test` check them as well. Domain modules
+never import `config.api` (rule 3), no app imports config's entry points, `ai` and `core`
+import no app, domain code reaches realtime only through `realtime.events`, families G and M
+know nothing of each other, and there are no cycles between packages.
 """
 
 from __future__ import annotations
 
-import ast
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-DOMAIN_APPS = ("accounts", "ai", "games", "characters", "chats", "projects", "media_library")
-# Module (or package) names that hold domain code, as opposed to views, serializers and admin.
-DOMAIN_MODULES = {
-    "models",
-    "services",
-    "selectors",
-    "errors",
-    "health",
-    "turns",
-    "ai_services",
-    "ownership",
-    "engine",
-}
+APP_PACKAGES = (
+    "accounts",
+    "ai",
+    "characters",
+    "chats",
+    "config",
+    "core",
+    "games",
+    "media_library",
+    "projects",
+    "realtime",
+)
 
 
-def _domain_modules() -> list[Path]:
-    found = []
-    for app in DOMAIN_APPS:
-        for path in sorted((ROOT / app).rglob("*.py")):
-            parts = path.relative_to(ROOT / app).parts
-            if "migrations" in parts:
-                continue
-            names = {Path(part).stem for part in parts}
-            if names & DOMAIN_MODULES:
-                found.append(path)
-    return found
+def _contracts() -> dict[str, dict]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    return {contract["id"]: contract for contract in config["contracts"]}
 
 
-def _imports_config_api(tree: ast.AST) -> list[str]:
-    """Every import in `tree` that reaches config.api, as written."""
-    hits = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            hits += [a.name for a in node.names if _is_config_api(a.name)]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if _is_config_api(node.module):
-                hits.append(node.module)
-            elif node.module == "config" and any(a.name == "api" for a in node.names):
-                hits.append("config.api")
-    return hits
-
-
-def _is_config_api(name: str) -> bool:
-    return name == "config.api" or name.startswith("config.api.")
-
-
-def test_the_check_sees_the_domain_modules():
-    seen = {p.relative_to(ROOT).as_posix() for p in _domain_modules()}
-    assert {"games/errors.py", "games/selectors.py", "accounts/ownership.py"} <= seen
-    assert not any(name.endswith(("apis.py", "serializers.py", "urls.py")) for name in seen)
-
-
-def test_the_check_recognises_every_spelling_of_the_import():
-    source = (
-        "import config.api.errors\nfrom config.api.times import iso_utc\nfrom config import api\n"
+def test_the_import_contracts_hold():
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run(
+        [str(lint_imports), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
-    assert _imports_config_api(ast.parse(source)) == [
-        "config.api.errors",
-        "config.api.times",
-        "config.api",
-    ]
-    assert _imports_config_api(ast.parse("from core.errors import DomainError\n")) == []
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_domain_modules_do_not_import_the_http_layer():
-    offenders = {}
-    for path in _domain_modules():
-        name = path.relative_to(ROOT).as_posix()
-        hits = _imports_config_api(ast.parse(path.read_text(), filename=name))
-        if hits:
-            offenders[name] = hits
-    assert offenders == {}, f"domain modules importing config.api: {offenders}"
+def test_the_contracts_cover_every_package_and_rule():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    assert sorted(config["root_packages"]) == sorted(APP_PACKAGES)
+    contracts = _contracts()
+    assert {
+        "packages",
+        "app-tiers",
+        "domain-no-http",
+        "config-on-top",
+        "realtime-events",
+        "ai-alone",
+        "core-alone",
+        "families-apart",
+        "families-apart-m",
+        "sockets-apart",
+    } <= set(contracts)
+    # Every module of a domain app is placed in a tier: a new one fails until it is.
+    assert contracts["app-tiers"]["exhaustive"] is True
+    assert contracts["domain-no-http"]["forbidden_modules"] == ["config.api"]
+
+
+def test_the_package_layers_name_every_package():
+    layered = set()
+    for layer in _contracts()["packages"]["layers"]:
+        for module in layer.replace("|", ":").split(":"):
+            layered.add(module.strip().strip("()").split(".")[0])
+    assert layered == set(APP_PACKAGES)

@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "media_library",
     "realtime",
     "django_tasks_db",
+    # The project's system checks (config/apps.py, config/checks.py).
+    "config",
 ]
 
 MIDDLEWARE = [

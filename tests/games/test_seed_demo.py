@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from characters.models import Character
-from games.management.commands.seed_demo import (
+from config.management.commands.seed_demo import (
     DEMO_ADMIN_EMAIL,
     DEMO_ADMIN_PASSWORD,
     DEMO_PLAYER_EMAIL,

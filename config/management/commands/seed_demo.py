@@ -1,4 +1,8 @@
-"""Load the small demo data set; running it again changes nothing."""
+"""Load the small demo data set; running it again changes nothing.
+
+It fills several apps' tables (accounts, games, characters), so it lives in config, the top
+layer, where importing every app makes no cycle between them.
+"""
 
 from __future__ import annotations
 
