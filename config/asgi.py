@@ -2,19 +2,17 @@
 
 import os
 
-import django
-
 from config.embedded import prepare
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 prepare()  # the embedded mode's kept secret key, before settings read it
-django.setup(set_prefix=False)  # what get_asgi_application() does before its handler
 
-from config.handler import ReusedThreadASGIHandler  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
 
-# Django's ASGI handler with request threads reused and the middleware's hop-free
-# equivalents (config/handler.py, config/middleware.py).
-django_asgi_app = ReusedThreadASGIHandler()
+# Django's own ASGI handler, serving settings.MIDDLEWARE as it names it. Each request runs its
+# sync code on a thread of its own (asgiref's ThreadSensitiveContext); the middleware keeps API
+# requests on the event loop until their view (config/middleware.py).
+django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 

@@ -1,34 +1,31 @@
-"""WhiteNoise in an async middleware chain.
+"""WhiteNoise in an async middleware chain, asked only about the browser's paths.
 
 WhiteNoise's middleware is sync-only, and one sync-only middleware makes Django run the
 whole chain above it in a worker thread with hops back to the event loop for the async
-ones: on this machine that alone cost a third of the time of a trivial request. This
-subclass serves static files as WhiteNoise does and otherwise awaits the next handler
-directly, so API requests stay on the event loop until their view.
+ones: on this machine that alone cost a third of the time of a trivial request. This async
+middleware hands family API requests (never a static file) straight to the next handler and
+asks an instance of WhiteNoise's own middleware about every other path, in the request's
+thread (finding a file may touch the disk); WhiteNoise answers with the file, or with what
+its `get_response` gives, here None, for "not mine".
 """
 
 from __future__ import annotations
 
 import os
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import markcoroutinefunction, sync_to_async
 from whitenoise.middleware import WhiteNoiseMiddleware
 
+from config.middleware import is_api_request
 
-class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):
-    sync_capable = True
-    async_capable = True
 
-    def __init__(self, get_response=None, *args, **kwargs):
-        super().__init__(get_response, *args, **kwargs)
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
+def not_a_static_file(request) -> None:
+    """WhiteNoise's next handler: None tells the async middleware to go on down the chain."""
+    return None
 
-    def __call__(self, request):
-        if self.is_async:
-            return self._acall(request)
-        return super().__call__(request)
+
+class QuietWhiteNoiseMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise's middleware, with no warning for a STATIC_ROOT not collected yet."""
 
     def add_files(self, root, prefix=None):
         # STATIC_ROOT exists only after a collectstatic; without it the finders serve the
@@ -37,12 +34,21 @@ class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):
             return
         super().add_files(root, prefix)
 
-    async def _acall(self, request):
-        if self.autorefresh:
-            # Development only: finding a file touches the disk, so not on the event loop.
-            static_file = await sync_to_async(self.find_file)(request.path_info)
-        else:
-            static_file = self.files.get(request.path_info)
-        if static_file is not None:
-            return await sync_to_async(self.serve)(static_file, request)
+
+class AsyncWhiteNoiseMiddleware:
+    """Static files as WhiteNoise serves them; API requests pass by on the event loop."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.static = QuietWhiteNoiseMiddleware(get_response=not_a_static_file)
+        markcoroutinefunction(self)
+
+    async def __call__(self, request):
+        if not is_api_request(request):
+            response = await sync_to_async(self.static, thread_sensitive=True)(request)
+            if response is not None:
+                return response
         return await self.get_response(request)

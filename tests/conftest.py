@@ -13,12 +13,21 @@ from rest_framework.test import APIClient
 from accounts.services import tokens_for_user
 from ai.providers import reset_providers
 from core import ratelimit
+from tests.asgi_client import AsgiHandler
 from tests.factories import UserFactory
 from tests.fake_openai import FakeOpenAI, point_ai_tasks
 
 
 class JsonClient(APIClient):
-    """APIClient that sends JSON bodies by default."""
+    """APIClient that sends JSON bodies by default, through the production ASGI application
+    (`config.asgi.application`, tests/asgi_client.py) rather than Django's test handler."""
+
+    def __init__(self, enforce_csrf_checks=False, **defaults):
+        super().__init__(enforce_csrf_checks, **defaults)
+        self.handler = AsgiHandler(enforce_csrf_checks)
+
+    def force_authenticate(self, user=None, token=None):
+        raise NotImplementedError("a test authenticates as production does: with a token")
 
     def generic(self, method, path, data="", content_type=None, **extra):
         if content_type is None and data not in ("", None) and not isinstance(data, str | bytes):

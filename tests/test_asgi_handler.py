@@ -1,22 +1,23 @@
-"""The served application (config.asgi): Django's middleware as the hop-free equivalents of
-config/middleware.py and request threads reused (config/handler.py), with the same answers
-as Django's own chain, which the test client runs."""
+"""The served application (config.asgi): Django's ASGI handler serving settings.MIDDLEWARE, whose
+classes (config/middleware.py) give the same answers as Django's own; and the test clients
+(`client`, `auth_client`, tests/asgi_client.py) that send every request through it."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 
 import httpx
 import pytest
 from asgiref.sync import sync_to_async
-from django.test import Client
+from django.conf import settings
+from django.test import Client, override_settings
+from django.utils.module_loading import import_string
 
-from config.asgi import django_asgi_app
-from config.handler import ReusedThreadContext
-from config.middleware import FAST_EQUIVALENTS, is_api_request
-
-pytestmark = pytest.mark.django_db(transaction=True)
+from config.asgi import application
+from config.checks import stock_name
+from config.middleware import is_api_request
+from tests.asgi_client import AsgiHandler
+from tests.factories import GameFactory
 
 BASE = "http://127.0.0.1"
 SECURITY_HEADERS = (
@@ -29,17 +30,65 @@ SECURITY_HEADERS = (
 
 @pytest.fixture
 async def http():
-    transport = httpx.ASGITransport(app=django_asgi_app)
+    transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
         yield client
 
 
-def test_every_django_middleware_of_the_settings_has_its_equivalent(settings):
+@pytest.fixture
+def served_chain(monkeypatch) -> list[str]:
+    """The dotted paths of the middleware that run for each request, in the order they run:
+    every class named in settings.MIDDLEWARE records itself when the served chain calls it."""
+    ran: list[str] = []
     for path in settings.MIDDLEWARE:
-        if path.startswith("django."):
-            assert path in FAST_EQUIVALENTS, path
-    chain = django_asgi_app._view_middleware
-    assert [m.__self__.__class__.__name__ for m in chain] == ["BrowserOnlyCsrfViewMiddleware"]
+        cls = import_string(path)
+
+        def recording(self, request, *, path=path, call=cls.__call__):
+            ran.append(path)
+            return call(self, request)
+
+        monkeypatch.setattr(cls, "__call__", recording)
+    return ran
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/health", "/api/v1/projects", "/admin/login/"])
+def test_the_served_chain_is_settings_middleware(client, served_chain, path):
+    assert client.get(path).status_code in (200, 401)
+    assert served_chain == settings.MIDDLEWARE
+
+
+def test_the_test_client_sends_requests_through_the_production_application(client):
+    assert isinstance(client.handler, AsgiHandler)
+    # The body limit is an ASGI middleware around Django's handler (config/body_limit.py):
+    # only a request through config.asgi.application meets it.
+    too_large = b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    refused = client.post("/api/characters", too_large, content_type="application/json")
+    assert refused.status_code == 413
+    assert refused.json()["error"]
+
+
+@pytest.mark.django_db
+def test_a_request_sees_the_tests_transaction(client):
+    game = GameFactory(title="Seen through the application")
+    answered = client.get(f"/api/games/{game.id}")
+    assert answered.status_code == 200, answered.content
+    assert answered.json()["title"] == "Seen through the application"
+
+
+@pytest.mark.django_db
+def test_an_exception_in_a_view_reaches_the_test(client, monkeypatch):
+    """As with Django's test handler: Django's `got_request_exception` carries it back. (API
+    views answer their own 500 envelope; /metrics is a plain Django view.)"""
+
+    def broken():
+        raise RuntimeError("broken scrape")
+
+    monkeypatch.setattr("config.metrics.render", broken)
+    with pytest.raises(RuntimeError, match="broken scrape"):
+        client.get("/metrics")
+    client.raise_request_exception = False
+    assert client.get("/metrics").status_code == 500
 
 
 def test_api_paths_skip_the_browser_middleware_but_docs_and_admin_do_not():
@@ -56,10 +105,14 @@ def test_api_paths_skip_the_browser_middleware_but_docs_and_admin_do_not():
     assert not is_api_request(Request("/static/admin/css/base.css"))
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("path", ["/api/health", "/api/characters/999999", "/api/nowhere"])
-async def test_an_api_answer_has_the_headers_of_djangos_chain(http, path):
+async def test_an_api_answer_has_the_headers_of_djangos_own_middleware(http, path):
     served = await http.get(path)
-    expected = await sync_to_async(Client().get)(path)
+    # Django's test client, with Django's own classes in place of the served ones.
+    stock = [stock_name(name) for name in settings.MIDDLEWARE]
+    with override_settings(MIDDLEWARE=stock):
+        expected = await sync_to_async(Client().get)(path)
     assert served.status_code == expected.status_code
     assert served.content == expected.content
     for header in SECURITY_HEADERS:
@@ -68,6 +121,7 @@ async def test_an_api_answer_has_the_headers_of_djangos_chain(http, path):
     assert "Cookie" not in served.headers.get("Vary", "")
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_the_admin_keeps_sessions_and_csrf(http):
     page = await http.get("/admin/login/")
     assert page.status_code == 200
@@ -85,6 +139,7 @@ async def test_the_admin_keeps_sessions_and_csrf(http):
     assert answered.status_code == 200  # the form again, with its error
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_the_assistant_cookie_identity_works_without_the_session_middleware(http):
     created = await http.post("/api/chats", json={"prompt": "Plan a walk"})
     assert created.status_code == 201, created.text
@@ -94,48 +149,20 @@ async def test_the_assistant_cookie_identity_works_without_the_session_middlewar
     assert created.json()["id"] in listed.text
 
 
-@pytest.fixture
-def thread_pool(monkeypatch) -> list:
-    """An empty pool of idle request threads for this test alone: what earlier tests left
-    there (or a full pool) cannot decide which thread a request gets."""
-    pool: list = []
-    monkeypatch.setattr(ReusedThreadContext, "_idle", pool)
-    return pool
+@pytest.mark.django_db(transaction=True)
+async def test_an_api_request_leaves_the_event_loop_only_for_its_view(http, monkeypatch):
+    """The middleware runs on the event loop: the request's own thread is used by the view
+    alone, so the chain adds no hop per middleware hook."""
+    loop_thread = threading.get_ident()
+    seen: list[str] = []
+    for path in settings.MIDDLEWARE:
+        cls = import_string(path)
 
+        def on_thread(self, request, *, path=path, call=cls.__call__):
+            if threading.get_ident() != loop_thread:
+                seen.append(path)
+            return call(self, request)
 
-async def test_request_threads_are_reused_and_never_shared_by_concurrent_requests(thread_pool):
-    async def thread_of_one_request():
-        async with ReusedThreadContext():
-            first = await sync_to_async(threading.get_ident)()
-            await asyncio.sleep(0)  # another request's turn
-            assert await sync_to_async(threading.get_ident)() == first
-            return first
-
-    one = await thread_of_one_request()
-    assert len(thread_pool) == 1  # its work done, the thread went back to the pool at once
-    assert await thread_of_one_request() == one
-    concurrent = await asyncio.gather(*(thread_of_one_request() for _ in range(4)))
-    assert len(set(concurrent)) == 4
-    assert one in concurrent and len(thread_pool) == 4
-
-
-async def test_a_thread_still_running_a_call_when_its_request_ends_is_not_reused(thread_pool):
-    release = threading.Event()
-    started = threading.Event()
-
-    def left_running():
-        started.set()
-        release.wait(timeout=30)
-        return threading.get_ident()
-
-    try:
-        async with ReusedThreadContext():
-            # A client gone mid-call: the request ends, its sync call goes on.
-            leftover = asyncio.ensure_future(sync_to_async(left_running)())
-            await asyncio.to_thread(started.wait, 30)
-        assert thread_pool == []
-        async with ReusedThreadContext():
-            other = await sync_to_async(threading.get_ident)()
-    finally:
-        release.set()
-    assert await asyncio.wait_for(leftover, 30) != other
+        monkeypatch.setattr(cls, "__call__", on_thread)
+    assert (await http.get("/api/characters/999999")).status_code == 404
+    assert seen == []

@@ -84,7 +84,7 @@ def https_settings(settings):
         "form-action": ["'self'"],
         "frame-ancestors": ["'self'"],
     }
-    assert "django.middleware.csp.ContentSecurityPolicyMiddleware" in base.MIDDLEWARE
+    assert "config.middleware.ContentSecurityPolicyMiddleware" in base.MIDDLEWARE
     return settings
 
 

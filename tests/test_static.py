@@ -14,9 +14,14 @@ def test_every_middleware_can_run_on_the_event_loop():
     for path in settings.MIDDLEWARE:
         assert getattr(import_string(path), "async_capable", False), path
     assert "config.static.AsyncWhiteNoiseMiddleware" in settings.MIDDLEWARE
-    assert issubclass(
-        AsyncWhiteNoiseMiddleware, import_string("whitenoise.middleware.WhiteNoiseMiddleware")
-    )
+
+
+def test_whitenoise_itself_answers_for_static_files():
+    async def next_handler(request):
+        return None
+
+    served = AsyncWhiteNoiseMiddleware(next_handler)
+    assert isinstance(served.static, import_string("whitenoise.middleware.WhiteNoiseMiddleware"))
 
 
 @pytest.mark.parametrize(

@@ -55,29 +55,28 @@ INSTALLED_APPS = [
     "media_library",
     "realtime",
     "django_tasks_db",
-    # The project's system checks (config/apps.py, config/checks.py).
+    # The project's own app: its management commands and system checks (config/apps.py).
     "config",
 ]
 
 MIDDLEWARE = [
     # Outermost, so it counts the answer every other middleware made (config/metrics.py).
     "config.metrics.RequestMetricsMiddleware",
-    # Served through config.asgi, Django's own middleware below runs as the hop-free
-    # equivalents of config/middleware.py (FAST_EQUIVALENTS): the same answers, with API
-    # requests kept on the event loop and sessions, CSRF, auth and messages run only for the
-    # admin and the docs.
     "config.api.middleware.ApiErrorEnvelopeMiddleware",
-    "django.middleware.security.SecurityMiddleware",
+    # Django's middleware as async middleware (config/middleware.py): the same answers, with
+    # API requests kept on the event loop and sessions, CSRF, auth and messages run only for
+    # the admin and the docs.
+    "config.middleware.SecurityMiddleware",
     "config.static.AsyncWhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.SessionMiddleware",
+    "config.middleware.CommonMiddleware",
+    "config.middleware.CsrfViewMiddleware",
+    "config.middleware.AuthenticationMiddleware",
+    "config.middleware.MessageMiddleware",
+    "config.middleware.XFrameOptionsMiddleware",
     # Sends the Content-Security-Policy of SECURE_CSP (empty, so no header, unless HTTPS=1).
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
