@@ -1,4 +1,4 @@
-"""The layout holds: the import layers of ARCHITECTURE.md.
+"""The layout holds: the import layers of ARCHITECTURE.md, and modules under 400 lines.
 
 The layers are import-linter contracts in pyproject.toml (`[tool.importlinter]`), which
 `make lint` checks too; running them here makes `make test` check them as well. Domain modules
@@ -27,6 +27,8 @@ APP_PACKAGES = (
     "projects",
     "realtime",
 )
+# A module that passes this many lines becomes a package (ARCHITECTURE.md, house style).
+MAX_MODULE_LINES = 400
 
 
 def _contracts() -> dict[str, dict]:
@@ -74,3 +76,15 @@ def test_the_package_layers_name_every_package():
         for module in layer.replace("|", ":").split(":"):
             layered.add(module.strip().strip("()").split(".")[0])
     assert layered == set(APP_PACKAGES)
+
+
+def test_app_modules_stay_under_the_size_limit():
+    too_long = {}
+    for package in APP_PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            lines = len(path.read_text().splitlines())
+            if lines > MAX_MODULE_LINES:
+                too_long[path.relative_to(ROOT).as_posix()] = lines
+    assert too_long == {}, f"modules over {MAX_MODULE_LINES} lines (split them): {too_long}"
