@@ -33,7 +33,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 EMBEDDED = not DATABASE_URL and not REDIS_URL
-# HTTPS=1: the deployment is behind TLS (see the HTTPS section below).
+# HTTPS=1: the deployment is behind TLS (what it switches on: config/settings/security.py).
 HTTPS = env_bool("HTTPS", False)
 # What a production deployment looks like: defaults that are safe only on one's own machine
 # (any origin for A's cookie, open diagnostics) are off here.
