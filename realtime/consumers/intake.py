@@ -14,6 +14,8 @@ there for handlers that use the database from sync code in that thread. A consum
 handlers that reach the database only through `database_sync_to_async`, which closes stale
 connections itself, before and after its call. `dispatch` is the documented place for that
 choice (a public method consumers override); every other event goes through channels' own.
+The loop that feeds `dispatch` is config/compat/channels.py's (version-guarded): channels'
+own makes a task and an `asyncio.wait` per message and socket.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from config.api.parsers import JsonInputError, json_parse
+from config.compat.channels import FastDispatchMixin
 from core.errors import ErrorCode
 from core.ratelimit import Rate, hit
 from realtime.consumers.rights import RightsWatchMixin
@@ -46,7 +49,7 @@ def frame_size(raw) -> int:
     return len(raw or b"")
 
 
-class FrameIntakeConsumer(RightsWatchMixin, AsyncWebsocketConsumer):
+class FrameIntakeConsumer(FastDispatchMixin, RightsWatchMixin, AsyncWebsocketConsumer):
     """A family's socket: subclasses name their frames' kind field (`kind_field`), the
     setting holding their frame size limit (`frame_limit_setting`), how they refuse a frame
     (`refuse`), who is counted (`frame_rate`) and their handlers (`frame_handlers`)."""
