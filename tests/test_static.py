@@ -1,9 +1,11 @@
 """Static files (admin, Swagger UI) are served by the server itself, with cache headers."""
 
+import httpx
 import pytest
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from config.asgi import application
 from config.static import AsyncWhiteNoiseMiddleware
 
 pytestmark = pytest.mark.django_db
@@ -39,13 +41,23 @@ def test_static_assets_are_served(client, path, content_type):
     assert b"".join(response.streaming_content)
 
 
-async def test_static_assets_are_served_on_the_async_path(async_client):
-    response = await async_client.get("/static/admin/css/base.css")
+@pytest.fixture
+async def http():
+    """A client of the production application, from the event loop of the test."""
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_static_assets_are_served_on_the_async_path(http):
+    response = await http.get("/static/admin/css/base.css")
     assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/css")
+    assert response.headers["Content-Type"].startswith("text/css")
 
 
-async def test_api_requests_pass_through_on_the_async_path(async_client):
-    response = await async_client.get("/api/health")
+@pytest.mark.django_db(transaction=True)
+async def test_api_requests_pass_through_on_the_async_path(http):
+    response = await http.get("/api/health")
     assert response.status_code == 200
     assert response.json() == "running"
