@@ -61,6 +61,8 @@ class PartWriter:
 
     def render(self, event: events.TurnEvent) -> list[bytes]:
         """The parts of one event (none for the events this transport does not show)."""
+        if type(event) is events.Delta:  # nearly every event: skip the pattern match
+            return [*self._switch("text"), part("text-delta", id=self.block_id, delta=event.text)]
         match event:
             case events.Started(reply_id=reply_id):
                 return [part("start", messageId=reply_id)]
