@@ -58,6 +58,7 @@ def test_the_contracts_cover_every_package_and_rule():
         "app-tiers",
         "domain-no-http",
         "config-on-top",
+        "compat-alone",
         "realtime-events",
         "ai-alone",
         "core-alone",
