@@ -31,7 +31,9 @@ from django.conf import settings
 from ai.events import DONE, TurnEvent, from_json, to_json
 from core import redis_pool
 
-BLOCK_MS = 15_000
+# A blocked read holds a reader thread, and a process's exit waits for its threads: short
+# blocks keep a shutdown prompt, at one cheap command per idle resumed stream every 2 s.
+BLOCK_MS = 2_000
 logger = logging.getLogger("ai.replay")
 
 _writers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="turn-log")
