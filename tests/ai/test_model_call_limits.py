@@ -103,8 +103,9 @@ def test_turns_and_one_shot_calls_share_one_rate(client, session, settings):
 
 def test_a_call_inside_a_turn_is_the_turns(client, settings):
     """Family C's turn makes two model calls (the reply, then the state extraction): with a
-    rate of one, the turn is admitted once and its extraction is not refused (200, not 207)."""
-    settings.AI_TURN_RATE = "1/day"
+    cap of one, the turn takes the only place and its extraction is not refused (200, not
+    207)."""
+    settings.AI_TURNS_MAX_CONCURRENT = 1
     created = client.post("/api/chats", {"characterId": CharacterFactory().pk})
     assert created.status_code == 201, created.content
     answer = client.post(
