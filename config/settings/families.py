@@ -55,7 +55,7 @@ GAME_REQUIRE_AUTH = env_bool("GAME_REQUIRE_AUTH", False)
 # The largest text a client may send as one message, in UTF-8 bytes (every family).
 MESSAGE_MAX_BYTES = 32 * 1024
 GAME_WS_FRAME_MAX_BYTES = 2 * 1024 * 1024
-# The server's own limit on one incoming WebSocket message (`python -m config.serve`):
+# The server's own limit on one incoming WebSocket message (`python -m config.serve_uvicorn`):
 # larger ones are closed with 1009, for every socket.
 WEBSOCKET_MAX_MESSAGE_BYTES = GAME_WS_FRAME_MAX_BYTES
 # Arrays and objects nest at most this deep in a JSON body or frame (config/api/parsers.py).
