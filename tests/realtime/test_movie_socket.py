@@ -522,6 +522,16 @@ async def test_bad_frames_get_error_frames_and_the_socket_stays_open(owner, sess
         assert await receive(ws) == {"type": "session-left", "sessionId": session_id}
 
 
+async def test_the_movie_socket_checks_its_own_frame_limit(owner, settings):
+    """The movie socket's limit is MOVIE_WS_FRAME_MAX_BYTES, not the game's."""
+    settings.MOVIE_WS_FRAME_MAX_BYTES = 100
+    settings.GAME_WS_FRAME_MAX_BYTES = 10_000
+    async with socket(owner) as ws:
+        await ws.send_json_to({"type": "typing", "padding": "x" * 200})
+        message = await expect_error(ws, "PAYLOAD_TOO_LARGE")
+        assert "the limit is 100 bytes" in message
+
+
 # --- concurrent connections per tier -------------------------------------------------------------
 
 
