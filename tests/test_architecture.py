@@ -64,6 +64,7 @@ def test_the_contracts_cover_every_package_and_rule():
         "domain-no-http",
         "config-on-top",
         "compat-alone",
+        "api-base",
         "realtime-events",
         "ai-alone",
         "core-alone",
