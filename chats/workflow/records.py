@@ -2,8 +2,8 @@
 members' lines and the AI's replies with their choices, each announced after commit.
 
 The turn (`chats.workflow.turns`) calls these inside its short transactions; they never
-wait on the model. What a stored line tells the sockets is `message_snapshot`, a domain
-event's payload that each consumer renders as its own frame.
+wait on the model. A stored line is announced by its id; `message_snapshot` is what the movie
+socket loads and renders of it.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def sender_of(user: User | None) -> dict | None:
 
 
 def message_snapshot(session: Chat, message: Message, author: User | None = None) -> dict:
-    """A stored line of a session, in domain terms, for `publish.message_stored`."""
+    """A stored line of a session, in domain terms: what the movie socket renders of the
+    `message.stored` event that names it."""
     return {
         "id": message.client_id,
         "session_id": session.public_id,
@@ -50,10 +51,11 @@ def message_snapshot(session: Chat, message: Message, author: User | None = None
     }
 
 
-def announce(session: Chat, message: Message, author: User | None = None) -> None:
+def announce(session: Chat, message: Message) -> None:
+    # The event names the line; the movie socket loads it and renders `message_snapshot`.
     publish.message_stored(
         group=publish.project_session_group(session.public_id),
-        message=message_snapshot(session, message, author),
+        message={"id": message.pk, "session_id": session.public_id},
     )
 
 
@@ -175,7 +177,7 @@ def user_line_store(
         media_references_add(
             media_ids=attachments, session_id=session.public_id, message_id=message.client_id
         )
-    announce(session, message, user)
+    announce(session, message)
     return message
 
 

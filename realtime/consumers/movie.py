@@ -359,7 +359,9 @@ class MovieConsumer(FrameIntakeConsumer):
 
     async def message_stored(self, event: dict) -> None:
         """A stored line of a joined session: a member's or the AI's reply."""
-        await self.send(text_data=await frame_once(event, frames.stored_frame))
+        text = await frame_once(event, frames.stored_frame)
+        if text:  # empty: the line is gone already
+            await self.send(text_data=text)
 
     async def progress_updated(self, event: dict) -> None:
         await self.send(text_data=await frame_once(event, frames.progress_frame))

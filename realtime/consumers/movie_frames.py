@@ -6,11 +6,25 @@ from __future__ import annotations
 
 import json
 
+from channels.db import database_sync_to_async
 
-def stored_frame(event: dict) -> str:
-    """A stored line: a member's (`message-received`) or the AI's reply with its choices
-    (`ai-response`)."""
-    message = event["message"]
+from chats.models import Message
+from chats.workflow.records import message_snapshot
+
+
+@database_sync_to_async
+def stored_line(message_pk: int) -> dict | None:
+    """The stored line an event names, with its session and author: one query."""
+    message = Message.objects.select_related("chat", "author").filter(pk=message_pk).first()
+    return None if message is None else message_snapshot(message.chat, message, message.author)
+
+
+async def stored_frame(event: dict) -> str:
+    """A stored line, loaded by the id the event carries: a member's (`message-received`) or
+    the AI's reply with its choices (`ai-response`); "" when it is gone."""
+    message = await stored_line(event["message"]["id"])
+    if message is None:
+        return ""
     if message["role"] == "assistant":
         frame = {
             "type": "ai-response",
