@@ -1,6 +1,6 @@
 """SSE relay benchmark: the delay family A's stream adds per token, against a reference relay.
 
-    .venv/bin/python bench/sse_relay.py            # daphne and uvicorn, about 20 minutes
+    .venv/bin/python bench/sse_relay.py            # uvicorn, about 10 minutes
     .venv/bin/python bench/sse_relay.py --quick    # fewer tokens and 2,000 streams for memory
     .venv/bin/python bench/sse_relay.py --servers uvicorn --memory-only --probe-memory
     # options: --servers daphne,uvicorn --streams 1,50,200 --rate 10 --repeats 3
@@ -10,11 +10,11 @@
 Processes, all on 127.0.0.1 and all stopped by the script:
 - `bench/relay_upstream.py`: a fake OpenAI-compatible upstream streaming tokens at a fixed
   rate (10 tokens/s a stream by default), each token carrying its send time;
-- the project through its production entry points (`python -m config.serve`: daphne;
-  `python -m config.serve_uvicorn`: uvicorn) with the dialogue task pointed at that upstream
-  (`AI_DIALOGUE_BASE_URL`), on a scratch SQLite database (`LOCAL_DIR` in a temporary
-  directory) with the AI turn limits raised, streaming `POST /api/chats/{id}` (one chat per
-  stream, created before the streams start);
+- the project through its production entry point (`python -m config.serve_uvicorn`; plain,
+  unpatched `daphne` as a comparison with `--servers uvicorn,daphne`) with the dialogue task
+  pointed at that upstream (`AI_DIALOGUE_BASE_URL`), on a scratch SQLite database
+  (`LOCAL_DIR` in a temporary directory) with the AI turn limits raised, streaming
+  `POST /api/chats/{id}` (one chat per stream, created before the streams start);
 - `bench/relay_reference.py`: a plain ASGI relay over the same upstream with the same client
   (`openai.AsyncOpenAI`), on the same server software (not started for `--memory-only`);
 - this process, the load generator (`bench/sse_client.py`).
@@ -78,13 +78,12 @@ def pin(command: list[str], cores: str) -> list[str]:
 
 
 def server_command(server: str, app: str, port: int, project: bool) -> list[str]:
-    """The project through its production entry points (`config.serve`: daphne,
-    `config.serve_uvicorn`: uvicorn, both freezing start-up objects out of the GC); the
-    reference through the plain server, the same server software without Django."""
+    """The project through its production entry point (`config.serve_uvicorn`) or plain
+    daphne, the comparison; the reference through the plain server, the same server software
+    without Django."""
     host = "127.0.0.1"
     if server == "daphne":
-        module = ["-m", "config.serve"] if project else ["-m", "daphne"]
-        return [PY, *module, "-b", host, "-p", str(port), "-v", "0", app]
+        return [PY, "-m", "daphne", "-b", host, "-p", str(port), "-v", "0", app]
     if server == "uvicorn" and project:
         return [PY, "-m", "config.serve_uvicorn", "-b", host, "-p", str(port), "-v", "0", app]
     if server == "uvicorn":
@@ -568,7 +567,7 @@ async def amain(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--servers", default="daphne,uvicorn")
+    parser.add_argument("--servers", default="uvicorn")
     parser.add_argument("--streams", default="1,50,200")
     parser.add_argument("--rate", type=float, default=10)
     parser.add_argument("--tokens-single", type=int, default=100)
