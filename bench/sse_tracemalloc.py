@@ -115,8 +115,6 @@ def sqlite_open() -> int:
 
 
 def figures() -> str:
-    from asgiref.sync import SyncToAsync
-
     from ai import registry
 
     traced = tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else 0
@@ -127,7 +125,6 @@ def figures() -> str:
         f"objects={len(gc.get_objects())} "
         f"frozen={gc.get_freeze_count()} threads={threading.active_count()} "
         f"running_turns={registry.running_count()} turns_by_key={registry.keys_count()} "
-        f"executors_by_context={len(SyncToAsync.context_to_thread_executor)} "
         f"executors_made={executors_made()} sqlite_open={sqlite_open()} {malloc_figures()}"
     )
 

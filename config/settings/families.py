@@ -99,7 +99,5 @@ MOVIE_WS_SLOT_SECONDS = int(os.environ.get("MOVIE_WS_SLOT_SECONDS", 90))
 # The largest frame the movie socket takes, in bytes (seed 003 names none: the documented
 # WebSocket frame limit of CONTRACTS.md, as on the game socket); larger ones get an error frame.
 MOVIE_WS_FRAME_MAX_BYTES = 2 * 1024 * 1024
-# One AI turn per chat session at a time; the lock expires after this long if its process died.
-MOVIE_TURN_LOCK_SECONDS = int(os.environ.get("MOVIE_TURN_LOCK_SECONDS", 300))
 # An active session idle this long reads as "paused" until its next line.
 MOVIE_SESSION_IDLE_SECONDS = int(os.environ.get("MOVIE_SESSION_IDLE_SECONDS", 24 * 3600))
