@@ -20,7 +20,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 def test_the_options_carry_the_contract(settings):
     settings.WEBSOCKET_MAX_MESSAGE_BYTES = 3 * 1024 * 1024
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer"}}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer"}
+    }
     options = uvicorn_options(parse(["-b", "0.0.0.0", "-p", "0", "--workers", "2"]))
     # Each worker loads the application through the factory, which freezes start-up objects.
     assert (options["app"], options["factory"]) == ("config.serve_uvicorn:load_application", True)
