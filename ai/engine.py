@@ -239,20 +239,28 @@ class Turn:
             await self._end()
 
     async def _end(self) -> None:
-        if self.events:
-            try:
-                await self.emit(Done())
-            except BaseException:
-                logger.exception("Announcing the end of a turn failed")
+        """Record `Done`, free everything the turn holds, and only then announce the end: a
+        client that reads `Done` and asks again at once finds the conversation free, and the
+        process's turn count already down."""
+        done = Done() if self.events else None
+        if done is not None:
+            self.events.append(done)
+            if self.log is not None:
+                self.log.append(done)
         if self.log is not None:
             await self.log.close()
         if self.claimed and (self.log is None or self.log.broken):
             await asyncio.to_thread(replay.release, self.key)
         self.finished = True
-        self._wakeup.set()
         registry.remove(self)
         limits.release()
         metrics.TURNS_IN_FLIGHT.dec()
+        self._wakeup.set()
+        if done is not None:
+            try:
+                await self.hooks.on_event(done)
+            except Exception:
+                logger.exception("Announcing the end of a turn failed")
 
     async def _stream_and_persist(self, plan: TurnPlan) -> TurnOutcome:
         parts: list[str] = []

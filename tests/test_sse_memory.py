@@ -102,6 +102,17 @@ def _live() -> dict:
     }
 
 
+async def _settled() -> None:
+    """Wait (a bounded poll) until the last turns' tasks have ended: a client reads `[DONE]`
+    as the turn announces its end, and the turn's task returns a moment later. A turn kept
+    for good would stay past the poll, and fail below by name."""
+    for _ in range(100):
+        gc.collect()
+        if not any(type(o) is engine.Turn for o in gc.get_objects()):
+            return
+        await asyncio.sleep(0.02)
+
+
 async def test_many_streamed_replies_leave_no_state_behind(lifted, http):
     await _streams(http, WARM_UP)  # imports, caches, the client's pool, the idle threads
     lifted.requests.clear()  # the fake server's record of each request is the test's own
@@ -110,9 +121,11 @@ async def test_many_streamed_replies_leave_no_state_behind(lifted, http):
     await _streams(http, STREAMS)
     assert len(lifted.requests_to("chat")) == STREAMS
     lifted.requests.clear()
+    await _settled()
     middle = _live()
     await _streams(http, STREAMS)
     lifted.requests.clear()
+    await _settled()
     after = _live()
 
     assert (after["running"], after["by_key"]) == (0, 0)
