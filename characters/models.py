@@ -37,6 +37,18 @@ class Character(models.Model):
     description = models.TextField(blank=True)
     tags = models.JSONField(default=list, blank=True)
     opening_line = models.TextField(blank=True)
+    # Character Card V2/V3 (beyond the seeds): the card's fields that have no column above
+    # (personality, scenario, first_mes is `opening_line`, alternate_greetings, system_prompt,
+    # post_history_instructions, creator, character_version, extensions, V3's additions...),
+    # kept as the card's `data` object has them so an export gives back the same card.
+    card = models.JSONField(
+        default=dict, blank=True, help_text="The card's other `data` fields, as imported."
+    )
+    character_book = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The character's lorebook (the card's `character_book`), in the spec's shape.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

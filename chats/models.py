@@ -82,6 +82,14 @@ class Chat(models.Model):
         related_name="chats",
     )
     state = models.JSONField(default=dict, blank=True)
+    leaf = models.ForeignKey(
+        "Message",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="A and C: the last message of the active branch (empty: no message yet).",
+    )
     state_updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -152,6 +160,14 @@ class Message(models.Model):
     by the server (`msg-…`), unique within the chat, so saving it again updates it."""
 
     chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        help_text="A and C: the message this one follows; siblings are versions of one turn.",
+    )
     client_id = models.CharField(max_length=CLIENT_ID_MAX_CHARS)
     role = models.CharField(max_length=16, choices=MessageRole.choices)
     content = models.TextField(blank=True)
@@ -177,6 +193,11 @@ class Message(models.Model):
     )
     attachments = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    prompt = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="A and C replies: what was sent to the model (messages, lorebook, model).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
