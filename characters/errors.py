@@ -26,3 +26,13 @@ class OpeningLineUnavailable(AIUnavailable):
 
 class OpeningLineFailed(AIServiceError):
     """The model answered, but with nothing usable as an opening line; nothing was saved."""
+
+
+class CardError(InvalidCharacter):
+    """A character card (or its lorebook) that does not follow the V1/V2/V3 specifications;
+    the message names the field, e.g. `character_book.entries[3].keys: must be a list of
+    strings`. Nothing is stored."""
+
+
+class CardTooLarge(PayloadTooLarge):
+    """A card file over CHARACTER_CARD_MAX_BYTES, or an image or text chunk past its bound."""
