@@ -31,3 +31,7 @@ class ChatContentTooLarge(PayloadTooLarge):
 
 class ReplyInFlight(ConflictError):
     """The chat's previous reply is still being generated (resume or stop it)."""
+
+
+class MessageNotFound(NotFoundError):
+    """No message of this chat has that id (A and C routes that name a message)."""
