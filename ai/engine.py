@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -43,6 +42,10 @@ from ai import client as ai
 from ai import events, limits, registry, replay
 from ai.errors import AIServiceError
 from ai.events import Delta, Done, Error, Reasoning, Saved, Started, TurnEvent
+from ai.prompting import PER_MESSAGE_OVERHEAD as PER_MESSAGE_OVERHEAD
+from ai.prompting import SentPrompt, build_prompt
+from ai.prompting import estimate_tokens as estimate_tokens
+from ai.providers import get_provider
 from ai.types import ChatMessage, ReasoningText
 from core import logcontext, metrics
 from core.errors import ConflictError, DomainError, ErrorCode
@@ -53,31 +56,6 @@ logger = logging.getLogger("ai.engine")
 STARTED, DELTA, REASONING, SAVED = events.STARTED, events.DELTA, events.REASONING, events.SAVED
 ERROR, STATE, CHOICES, DONE = events.ERROR, events.STATE, events.CHOICES, events.DONE
 TurnsBusy = limits.TurnsBusy
-
-PER_MESSAGE_OVERHEAD = 4
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough count (about four characters a token), enough to budget a prompt."""
-    return math.ceil(len(text) / 4) + PER_MESSAGE_OVERHEAD
-
-
-def build_prompt(
-    *, system_prompt: str, history: list[ChatMessage], budget: int | None = None
-) -> list[ChatMessage]:
-    """System prompt plus the newest history that fits the token budget (the newest message
-    is always kept, whatever its size)."""
-    budget = settings.AI_HISTORY_TOKEN_BUDGET if budget is None else budget
-    remaining = budget - estimate_tokens(system_prompt)
-    kept: list[ChatMessage] = []
-    for message in reversed(history):
-        cost = estimate_tokens(message["content"])
-        if kept and cost > remaining:
-            break
-        kept.append({"role": message["role"], "content": message["content"]})
-        remaining -= cost
-    kept.reverse()
-    return [{"role": "system", "content": system_prompt}, *kept]
 
 
 class ConversationBusy(ConflictError):
@@ -93,6 +71,7 @@ class TurnPlan:
     history: list[ChatMessage]
     reply_id: str | None = None
     model: str | None = None
+    post_history: str | None = None
 
 
 @dataclass
@@ -120,6 +99,10 @@ class TurnHooks(Protocol):
     async def on_event(self, event: TurnEvent) -> None:
         """See every event as it happens (e.g. relay deltas to other processes' sockets)."""
 
+    def on_prompt(self, sent: SentPrompt) -> None:
+        """See what is sent to the model, just before the call (e.g. to store it with the
+        reply)."""
+
     async def after_saved(self, message: Any, emit: Callable[[TurnEvent], Awaitable[None]]) -> dict:
         """Work after the reply is stored (state extraction, choices); returns extras."""
 
@@ -129,6 +112,10 @@ class BaseHooks:
 
     async def on_event(self, event: TurnEvent) -> None:
         """Nothing to relay by default."""
+        return None
+
+    def on_prompt(self, sent: SentPrompt) -> None:
+        """Nothing to keep by default."""
         return None
 
     async def after_saved(self, message: Any, emit: Callable[[TurnEvent], Awaitable[None]]) -> dict:
@@ -287,8 +274,14 @@ class Turn:
         return TurnOutcome(message=message, stopped=self.stopped, extras=extras)
 
     async def _stream(self, plan: TurnPlan, parts: list[str]) -> None:
-        messages = build_prompt(system_prompt=plan.system_prompt, history=plan.history)
-        stream = ai.stream_chat(task=self.hooks.task, messages=messages, model=plan.model)
+        messages = build_prompt(
+            system_prompt=plan.system_prompt, history=plan.history, post_history=plan.post_history
+        )
+        task = self.hooks.task
+        # The model and provider `ai.stream_chat` calls: the plan's model, else the task's.
+        model = plan.model or settings.AI_TASKS[task]["model"]
+        self.hooks.on_prompt(SentPrompt(messages, model, get_provider(task).name))
+        stream = ai.stream_chat(task=task, messages=messages, model=plan.model)
         async for delta in stream:
             if isinstance(delta, ReasoningText):
                 await self.emit(Reasoning(str(delta)))
