@@ -41,18 +41,42 @@ class StreamMessageInput(serializers.Serializer):
         return attrs
 
 
+SUBMIT = "submit-message"
+REGENERATE = "regenerate-message"
+
+
 class ChatStreamInput(serializers.Serializer):
+    """The seed's `{messages}`, or the AI SDK's `{id, messages, trigger, messageId}`."""
+
     messages = StreamMessageInput(many=True, allow_empty=False, max_length=STREAM_MESSAGES_MAX)
     model = StrictCharField(required=False, max_length=200)
     conversationId = serializers.CharField(required=False, help_text="Ignored (the URL names it)")
+    id = serializers.CharField(required=False, help_text="Ignored (the URL names the chat)")
+    trigger = serializers.ChoiceField(
+        choices=[SUBMIT, REGENERATE],
+        required=False,
+        help_text=(
+            "submit-message (the default): answer the last user message (a stored id with "
+            "new text is an edit); regenerate-message: a new version of the reply `messageId`"
+        ),
+    )
+    messageId = StrictCharField(
+        required=False,
+        allow_null=True,
+        max_length=CLIENT_ID_MAX_CHARS,
+        help_text="regenerate-message: the assistant reply to replace (none: the last one)",
+    )
 
-    def validate_messages(self, value):
-        if not any(item["role"] == MessageRole.USER for item in value):
-            raise serializers.ValidationError("must contain a user message")
-        last = next(item for item in reversed(value) if item["role"] == MessageRole.USER)
+    def validate(self, attrs):
+        if attrs.get("trigger") == REGENERATE:
+            return attrs
+        messages = attrs["messages"]
+        if not any(item["role"] == MessageRole.USER for item in messages):
+            raise serializers.ValidationError({"messages": "must contain a user message"})
+        last = next(item for item in reversed(messages) if item["role"] == MessageRole.USER)
         if not last["text"].strip():
-            raise serializers.ValidationError("the last user message is empty")
-        return value
+            raise serializers.ValidationError({"messages": "the last user message is empty"})
+        return attrs
 
 
 class CharacterTurnOutput(serializers.Serializer):

@@ -1,8 +1,10 @@
 """AI turns of chats (families A and C): async services over the one turn engine.
 
-- `reply_start` runs family A's streamed reply: it stores the request's last user message,
-  answers from the chat's stored history, and stores the reply under the id the stream
-  announces. The transport (SSE) only renders the turn's events.
+- `reply_start` runs family A's streamed reply: it stores the request's last user message
+  (or finds it, or stores an edit as a new version; `branches.turn_submit`), or places a
+  regenerated reply (`branches.turn_regenerate`); it answers from the active branch's
+  stored history and stores the reply under the id the stream announces. The transport
+  (SSE) only renders the turn's events.
 - `character_turn` runs family C's turn: the character's reply, then the state extraction
   (structured output) merged into the chat's state. If only the extraction fails, the reply
   is kept and the state is unchanged.
@@ -21,7 +23,7 @@ from django.db import transaction
 
 from ai import client as ai
 from ai import engine, events, registry
-from chats import prompts, selectors, services
+from chats import branches, prompts, selectors, services
 from chats.errors import ReplyInFlight
 from chats.models import Chat, Message, MessageRole
 from core.errors import DomainError
@@ -56,6 +58,13 @@ class ChatReply(engine.BaseHooks):
     reply_id: str = ""
     state_before: dict = field(default_factory=dict)
     user_message: Message | None = None
+    # The AI SDK's request: the id of the message before the user line (where a new line
+    # goes), or a regenerate of the reply `regenerate_id` (None: the active leaf's).
+    previous_id: str | None = None
+    regenerate: bool = False
+    regenerate_id: str | None = None
+    parent_pk: int | None = None
+    keeps_state = False  # family C: a reply keeps the state it led to
 
     async def prepare(self) -> engine.TurnPlan:
         return await database_sync_to_async(self._prepare)()
@@ -65,12 +74,20 @@ class ChatReply(engine.BaseHooks):
             chat = selectors.chat_for_turn(self.chat_id)
             if not registry.claim(turn_key(self.chat_id)):
                 raise ReplyInFlight("A reply is already being generated for this chat")
-            if self.user_content is not None:
-                self.user_message = services.user_line_store(
-                    chat=chat, client_id=self.user_id, content=self.user_content
+            if self.regenerate:
+                place = branches.turn_regenerate(chat, message_id=self.regenerate_id)
+            else:
+                place = branches.turn_submit(
+                    chat,
+                    client_id=self.user_id,
+                    content=self.user_content or "",
+                    previous_id=self.previous_id,
                 )
-            history = selectors.chat_history(chat.pk)
-        self.state_before = dict(chat.state or {})
+            history = place.history
+        self.user_message = place.line
+        self.user_content = place.line.content if place.line is not None else ""
+        self.parent_pk = place.parent.pk
+        self.state_before = dict(place.state)
         self.reply_id = services.new_client_id()
         system_prompt = prompts.character_system_prompt(chat.character, self.state_before)
         return engine.TurnPlan(
@@ -86,13 +103,17 @@ class ChatReply(engine.BaseHooks):
             reply_id,
             text,
             stopped=stopped,
-            state_snapshot=self.state_before or None,
+            state_snapshot=dict(self.state_before) if self.keeps_state else None,
+            parent_pk=self.parent_pk,
         )
 
 
 @dataclass
 class CharacterReply(ChatReply):
-    """Family C: after the reply, extract the scene's new state and merge it."""
+    """Family C: after the reply, extract the scene's new state and merge it; the reply keeps
+    the state it led to, so the branch it ends has its own state."""
+
+    keeps_state = True
 
     async def after_saved(self, message: Message, emit) -> dict:
         keys = tuple(settings.CHAT_STATE_KEYS)
@@ -108,20 +129,15 @@ class CharacterReply(ChatReply):
                 name="chat_state",
             )
             update = {k: v for k, v in extracted.items() if k in keys and isinstance(v, str) and v}
-            chat = await database_sync_to_async(_state_merge)(self.chat_id, update)
+            state = await database_sync_to_async(services.reply_state_merge)(
+                self.chat_id, message.pk, update
+            )
         except DomainError as exc:
             logger.warning("State extraction failed for chat %s: %s", self.chat_id, exc.message)
             await emit(events.Error(str(exc.code), exc.message, stage="state"))
             return {"state_error": exc.message}
-        await emit(events.State(chat.state))
-        return {"state": chat.state}
-
-
-def _state_merge(chat_id: str, update: dict) -> Chat:
-    chat = selectors.chat_for_turn(chat_id)
-    if not update:
-        return chat
-    return services.chat_state_merge(chat, update)
+        await emit(events.State(state))
+        return {"state": state}
 
 
 async def reply_start(
@@ -131,6 +147,9 @@ async def reply_start(
     user_content: str | None,
     model: str | None,
     caller: str | None = None,
+    previous_id: str | None = None,
+    regenerate: bool = False,
+    regenerate_id: str | None = None,
 ) -> tuple[engine.Turn, ChatReply]:
     """Start the chat's streamed reply (one at a time per chat: 409 while one runs, here or
     in another process; the claim in `prepare` makes it atomic, this look only spares a
@@ -144,6 +163,9 @@ async def reply_start(
         user_id=user_id,
         user_content=user_content,
         model=model_for(model),
+        previous_id=previous_id,
+        regenerate=regenerate,
+        regenerate_id=regenerate_id,
     )
     return await engine.start(key=key, hooks=hooks, caller=caller), hooks
 
@@ -172,3 +194,9 @@ def user_message_of(messages: list[dict]) -> dict:
         if item["role"] == MessageRole.USER:
             return item
     raise DomainError("messages: Must contain a user message")
+
+
+def previous_id_of(messages: list[dict], line: dict) -> str | None:
+    """The id of the message just before `line` in the request (where a new line goes)."""
+    index = next(i for i, item in enumerate(messages) if item is line)
+    return messages[index - 1].get("id") if index else None

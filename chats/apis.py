@@ -25,8 +25,9 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from ai import registry, replay
-from chats import ai_services, selectors, services, sse
+from chats import ai_services, branches, selectors, services, sse
 from chats.ai_serializers import (
+    REGENERATE,
     CharacterTurnOutput,
     CharacterTurnPartialOutput,
     ChatStreamInput,
@@ -221,6 +222,12 @@ class ChatDetailApi(AsyncAssistantApiView):
             **CHAT_ERRORS,
         },
         summary="Stream the assistant's reply (AI SDK UI message stream)",
+        description=(
+            "`trigger: regenerate-message` with `messageId` streams a new version of that "
+            "reply (404 for an unknown id, 400 for a message that is no assistant reply); a "
+            "`submit-message` whose last user message has a stored id and new text is an "
+            "edit: a new version of that message, and the branch continues from it."
+        ),
         operation_id="chats_stream",
     )
     async def post(self, request, chat_id: str):
@@ -229,6 +236,17 @@ class ChatDetailApi(AsyncAssistantApiView):
             chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
             # Validation only (no query): on the event loop, not in a thread hop.
             data = chat_input(ChatStreamInput, request, prefix="Invalid messages")
+            if data.get("trigger") == REGENERATE:
+                turn, _ = await ai_services.reply_start(
+                    caller=caller_ident(request),
+                    chat=chat,
+                    user_id=None,
+                    user_content=None,
+                    model=data.get("model"),
+                    regenerate=True,
+                    regenerate_id=data.get("messageId"),
+                )
+                return sse.sse_response(turn)
             last = ai_services.user_message_of(data["messages"])
             turn, _ = await ai_services.reply_start(
                 caller=caller_ident(request),
@@ -236,6 +254,7 @@ class ChatDetailApi(AsyncAssistantApiView):
                 user_id=last.get("id"),
                 user_content=last["text"],
                 model=data.get("model"),
+                previous_id=ai_services.previous_id_of(data["messages"], last),
             )
         return sse.sse_response(turn)
 
@@ -331,6 +350,38 @@ class ChatMessagesApi(AsyncAssistantApiView):
             return Response(CharacterTurnPartialOutput(answer).data, status=207)
         answer["state"] = outcome.extras["state"]
         return Response(CharacterTurnOutput(answer).data)
+
+
+class MessageActivateApi(AssistantApiView):
+    """Switch versions: make a message (one version of a turn) part of the active branch."""
+
+    @extend_schema(
+        tags=["assistant"],
+        parameters=[
+            CHAT_ID,
+            OpenApiParameter(
+                "message_id",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                description="The id of the version to show",
+            ),
+        ],
+        request=None,
+        responses={200: ChatDetailOutput, **CHAT_ERRORS},
+        summary="Make a message's version active; answers the chat as GET does",
+        description=(
+            "The active branch then runs through this message and on to its newest "
+            "descendant (at each level, the newest child). A character chat's state becomes "
+            "the state stored along that branch; no extraction runs. The chat's owner only: "
+            "another identity's chat, like an unknown message, is 404."
+        ),
+    )
+    def post(self, request, chat_id: str, message_id: str):
+        identity = assistant_identity(request)
+        chat = selectors.chat_get_own(identity, chat_id)
+        branches.message_activate(chat, message_id=message_id)
+        chat = selectors.chat_get_with_messages(identity, chat_id)
+        return Response(ChatDetailOutput(chat).data)
 
 
 class ChatStateApi(AssistantApiView):

@@ -164,6 +164,14 @@ class ChatOutput(serializers.Serializer):
     createdAt = UnixSecondsField(source="created_at")
 
 
+class MessageVersionsOutput(serializers.Serializer):
+    """A message's versions (the versions of one turn), oldest first."""
+
+    index = serializers.IntegerField(help_text="This message's place in `ids`, from 0")
+    count = serializers.IntegerField(help_text="How many versions the turn has (2 or more)")
+    ids = serializers.ListField(child=serializers.CharField(), help_text="Their ids")
+
+
 class ChatMessageOutput(serializers.Serializer):
     id = serializers.CharField(source="client_id")
     chatId = serializers.UUIDField(source="chat_id")
@@ -173,16 +181,29 @@ class ChatMessageOutput(serializers.Serializer):
     stopped = serializers.BooleanField(
         required=False, help_text="Present (true) only for a reply stopped before it ended"
     )
+    versions = MessageVersionsOutput(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "In a chat's messages, present only when the turn has other versions (a "
+            "regenerated reply, an edited message, a card's alternate greetings); make one "
+            "active with POST /api/chats/{id}/messages/{messageId}/activate"
+        ),
+    )
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
         if not data.get("stopped"):
             data.pop("stopped", None)
+        if data.get("versions") is None:
+            data.pop("versions", None)
         return data
 
 
 class ChatDetailOutput(ChatOutput):
-    messages = ChatMessageOutput(many=True)
+    messages = ChatMessageOutput(
+        many=True, source="branch", help_text="The active branch, oldest first"
+    )
 
 
 class ChatStateOutput(serializers.Serializer):

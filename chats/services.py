@@ -11,6 +11,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 from importlib import import_module
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -48,12 +49,45 @@ def _chat_touch(chat_pk: uuid.UUID) -> None:
         raise ChatNotFound(CHAT_NOT_FOUND)
 
 
+def chat_lock(chat_pk: uuid.UUID) -> tuple[int | None, dict]:
+    """Lock the chat's row (in a transaction) and read its leaf and state.
+
+    A chat whose messages were stored before the tree existed, with no leaf, is linked
+    here first, each message following the one before it, as migration 0003 linked them.
+    """
+    _chat_touch(chat_pk)
+    leaf_id, state = Chat.objects.filter(pk=chat_pk).values_list("leaf_id", "state").get()
+    if leaf_id is None:
+        rows = list(
+            Message.objects.filter(chat_id=chat_pk)
+            .order_by("created_at", "pk")
+            .values_list("pk", "parent_id")
+        )
+        if rows and not any(parent for _, parent in rows):
+            for (previous, _), (pk, _) in pairwise(rows):
+                Message.objects.filter(pk=pk).update(parent_id=previous)
+        leaf_id = rows[-1][0] if rows else None
+    return leaf_id, state or {}
+
+
+def leaf_set(chat_pk: uuid.UUID, message_pk: int) -> None:
+    """Make `message_pk` the last message of the chat's active branch."""
+    Chat.objects.filter(pk=chat_pk).update(leaf_id=message_pk)
+
+
+def chat_state_set(chat_pk: uuid.UUID, state: dict) -> None:
+    """Set the chat's state as a branch holds it (switching branches; no extraction)."""
+    now = timezone.now()
+    Chat.objects.filter(pk=chat_pk).update(state=state, state_updated_at=now, updated_at=now)
+
+
 def chat_create(*, identity: Identity, prompt: str | None, character_id: int | None) -> Chat:
     """Create a chat for `identity`, with its first messages (returned prefetched).
 
     With a character, the chat starts with the character's cached opening line as an
-    assistant message (no model call; none when the character has no opening line). A
-    prompt is stored after it as the user message. Title: the prompt, else the character's
+    assistant message (no model call; none when the character has no opening line), and its
+    card's alternate greetings as other versions of it. A prompt is stored after it as the
+    user message. Title: the prompt, else the character's
     name.
     """
     if prompt is not None:
@@ -64,7 +98,7 @@ def chat_create(*, identity: Identity, prompt: str | None, character_id: int | N
         # one: its persona and opening line are that user's.
         character = (
             Character.objects.filter(visible(identity.user), pk=character_id)
-            .only("name", "opening_line")
+            .only("name", "opening_line", "card")
             .first()
         )
         if character is None:
@@ -77,18 +111,39 @@ def chat_create(*, identity: Identity, prompt: str | None, character_id: int | N
             anon_id="" if identity.user is not None else identity.anon_id,
             character=character,
         )
-        if character is not None and character.opening_line.strip():
-            Message.objects.create(
+        leaf = None
+        for index, greeting in enumerate(greetings_of(character)):
+            version = Message.objects.create(
+                chat=chat, client_id=new_client_id(), role=MessageRole.ASSISTANT, content=greeting
+            )
+            if index == 0:  # the opening line is the active version
+                leaf = version
+        if prompt is not None:
+            leaf = Message.objects.create(
                 chat=chat,
                 client_id=new_client_id(),
-                role=MessageRole.ASSISTANT,
-                content=character.opening_line,
+                role=MessageRole.USER,
+                content=prompt,
+                parent=leaf,
             )
-        if prompt is not None:
-            Message.objects.create(
-                chat=chat, client_id=new_client_id(), role=MessageRole.USER, content=prompt
-            )
+        if leaf is not None:
+            chat.leaf = leaf
+            leaf_set(chat.pk, leaf.pk)
     return chat_messages_prefetch(chat)
+
+
+def greetings_of(character: Character | None) -> list[str]:
+    """A character chat's opening messages: the opening line (the card's `first_mes`) and
+    then the card's `alternate_greetings`, versions of one another; blank ones are left out,
+    and alternates only come with an opening line."""
+    if character is None or not character.opening_line.strip():
+        return []
+    alternates = (character.card or {}).get("alternate_greetings") or []
+    if not isinstance(alternates, list):
+        alternates = []
+    return [character.opening_line] + [
+        text for text in alternates if isinstance(text, str) and text.strip()
+    ]
 
 
 def chat_title_set(*, chat: Chat, title: str) -> Chat:
@@ -117,9 +172,10 @@ def message_save(
 ) -> Message:
     """Save a message sent by a client, upserting by `client_id` (a new `msg-…` when None).
 
-    Saving an id again updates its role and content; `stopped` and `state_snapshot` change
-    only when given. Content over the size limit is refused; a model's reply is stored with
-    `reply_store`, which has no such limit.
+    Saving an id again updates its role and content in place; `stopped` and `state_snapshot`
+    change only when given. A new message follows the chat's leaf and becomes the leaf.
+    Content over the size limit is refused; a model's reply is stored with `reply_store`,
+    which has no such limit.
     """
     if role not in MessageRole.values:
         raise InvalidChatInput(f"role: Must be one of {', '.join(MessageRole.values)}")
@@ -129,15 +185,21 @@ def message_save(
         defaults["stopped"] = stopped
     if state_snapshot is not None:
         defaults["state_snapshot"] = state_snapshot
-    create_defaults = {"stopped": False, "state_snapshot": None, **defaults}
     with transaction.atomic():
-        _chat_touch(chat.pk)
-        message, _ = Message.objects.update_or_create(
+        leaf_id, _ = chat_lock(chat.pk)
+        message, created = Message.objects.update_or_create(
             chat_id=chat.pk,
             client_id=client_id or new_client_id(),
             defaults=defaults,
-            create_defaults=create_defaults,
+            create_defaults={
+                "stopped": False,
+                "state_snapshot": None,
+                **defaults,
+                "parent_id": leaf_id,
+            },
         )
+        if created:  # a new message follows the active branch's last one
+            leaf_set(chat.pk, message.pk)
     return message
 
 
@@ -147,11 +209,15 @@ def reply_store(
     content: str,
     stopped: bool = False,
     state_snapshot: dict | None = None,
+    *,
+    parent_pk: int | None = None,
 ) -> Message:
     """Store a model's reply as the chat's assistant message `client_id` (upsert).
 
     The turn calls it with the id it announced, so a later `POST …/messages` with that id
-    updates this row. ChatNotFound when the chat was deleted meanwhile.
+    updates this row. A new reply follows `parent_pk` (the line it answers; the chat's leaf
+    when None) and becomes the chat's leaf, unless the owner switched to another branch
+    while it was generated. ChatNotFound when the chat was deleted meanwhile.
     """
     fields = {
         "role": MessageRole.ASSISTANT,
@@ -161,10 +227,16 @@ def reply_store(
     }
     chat_pk = parse_chat_id(chat_id)
     with transaction.atomic():
-        _chat_touch(chat_pk)
-        message, _ = Message.objects.update_or_create(
-            chat_id=chat_pk, client_id=client_id, defaults=fields
+        leaf_id, _ = chat_lock(chat_pk)
+        parent = leaf_id if parent_pk is None else parent_pk
+        message, created = Message.objects.update_or_create(
+            chat_id=chat_pk,
+            client_id=client_id,
+            defaults=fields,
+            create_defaults={**fields, "parent_id": parent},
         )
+        if created and leaf_id == parent:
+            leaf_set(chat_pk, message.pk)
     return message
 
 
@@ -189,35 +261,62 @@ def chat_state_check(update: object) -> dict:
     return update
 
 
+def _state_ordered(merged: dict) -> dict:
+    """Keys in the order of CHAT_STATE_KEYS, then any others."""
+    ordered = {key: merged[key] for key in settings.CHAT_STATE_KEYS if key in merged}
+    ordered.update((key, value) for key, value in merged.items() if key not in ordered)
+    return ordered
+
+
 def chat_state_merge(chat: Chat, update: dict) -> Chat:
     """Merge `update` into the chat's state (all or nothing) and stamp state_updated_at.
 
-    Keys keep the order of CHAT_STATE_KEYS. Returns `chat` with its state refreshed.
+    The state belongs to the active branch: its last message keeps it too, so switching
+    away and back finds it. Keys keep the order of CHAT_STATE_KEYS. Returns `chat` with its
+    state refreshed.
     """
     chat_state_check(update)
-    allowed = tuple(settings.CHAT_STATE_KEYS)
     with transaction.atomic():
         try:
-            locked = Chat.objects.select_for_update().only("state").get(pk=chat.pk)
+            locked = Chat.objects.select_for_update().only("state", "leaf_id").get(pk=chat.pk)
         except Chat.DoesNotExist:
             raise ChatNotFound(CHAT_NOT_FOUND) from None
-        merged = {**(locked.state or {}), **update}
-        ordered = {key: merged[key] for key in allowed if key in merged}
-        ordered.update((key, value) for key, value in merged.items() if key not in ordered)
+        ordered = _state_ordered({**(locked.state or {}), **update})
         now = timezone.now()
         Chat.objects.filter(pk=chat.pk).update(state=ordered, state_updated_at=now, updated_at=now)
+        if locked.leaf_id is not None:
+            Message.objects.filter(pk=locked.leaf_id).update(state_snapshot=ordered)
     chat.state, chat.state_updated_at, chat.updated_at = ordered, now, now
     return chat
 
 
-def user_line_store(*, chat: Chat, client_id: str | None, content: str) -> Message:
-    """Store a turn's user line, unless a message with its id is already stored (a client
-    that sends the whole conversation again, as the AI SDK does, must not rewrite it)."""
-    if client_id:
-        existing = Message.objects.filter(chat_id=chat.pk, client_id=client_id).first()
-        if existing is not None:
-            return existing
-    return message_save(chat, client_id, MessageRole.USER, content)
+def reply_state_merge(chat_id: uuid.UUID | str, reply_pk: int, update: dict) -> dict:
+    """Merge a turn's extracted `update` into the state its reply led to, and return it.
+
+    The reply keeps that state (its `state_snapshot`); the chat's state becomes it while the
+    reply is the active leaf (an owner who switched branches meanwhile keeps the other
+    branch's state). An empty update changes nothing.
+    """
+    if update:
+        chat_state_check(update)
+    chat_pk = parse_chat_id(chat_id)
+    with transaction.atomic():
+        try:
+            locked = Chat.objects.select_for_update().only("state", "leaf_id").get(pk=chat_pk)
+        except Chat.DoesNotExist:
+            raise ChatNotFound(CHAT_NOT_FOUND) from None
+        active = locked.leaf_id == reply_pk
+        if active:
+            base = locked.state
+        else:
+            base = Message.objects.filter(pk=reply_pk).values_list("state_snapshot", flat=True)
+            base = base.first()
+        ordered = _state_ordered({**(base or {}), **update})
+        if update:
+            Message.objects.filter(pk=reply_pk).update(state_snapshot=ordered)
+            if active:
+                chat_state_set(chat_pk, ordered)
+    return ordered
 
 
 ANONYMOUS_CLEAR_BATCH = 500

@@ -11,4 +11,9 @@ urlpatterns = [
     path("chats/<str:chat_id>/messages", apis.ChatMessagesApi.as_view(), name="chat-messages"),
     path("chats/<str:chat_id>/stream", apis.ChatStreamApi.as_view(), name="chat-stream"),
     path("chats/<str:chat_id>/state", apis.ChatStateApi.as_view(), name="chat-state"),
+    path(
+        "chats/<str:chat_id>/messages/<str:message_id>/activate",
+        apis.MessageActivateApi.as_view(),
+        name="chat-message-activate",
+    ),
 ]
