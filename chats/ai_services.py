@@ -65,6 +65,9 @@ class ChatReply(engine.BaseHooks):
     regenerate_id: str | None = None
     parent_pk: int | None = None
     keeps_state = False  # family C: a reply keeps the state it led to
+    # The prompt as built (lorebook entries included) and as the engine sent it.
+    chat_prompt: prompts.ChatPrompt | None = None
+    sent: engine.SentPrompt | None = None
 
     async def prepare(self) -> engine.TurnPlan:
         return await database_sync_to_async(self._prepare)()
@@ -89,13 +92,17 @@ class ChatReply(engine.BaseHooks):
         self.parent_pk = place.parent.pk
         self.state_before = dict(place.state)
         self.reply_id = services.new_client_id()
-        system_prompt = prompts.character_system_prompt(chat.character, self.state_before)
+        self.chat_prompt = prompts.chat_prompt(chat.character, self.state_before, history)
         return engine.TurnPlan(
-            system_prompt=system_prompt,
+            system_prompt=self.chat_prompt.system_prompt,
             history=history,
             reply_id=self.reply_id,
             model=self.model,
+            post_history=self.chat_prompt.post_history,
         )
+
+    def on_prompt(self, sent: engine.SentPrompt) -> None:
+        self.sent = sent
 
     async def persist(self, text: str, *, reply_id: str, stopped: bool) -> Message:
         return await database_sync_to_async(services.reply_store)(
@@ -105,6 +112,11 @@ class ChatReply(engine.BaseHooks):
             stopped=stopped,
             state_snapshot=dict(self.state_before) if self.keeps_state else None,
             parent_pk=self.parent_pk,
+            prompt=(
+                prompts.prompt_record(self.sent, self.chat_prompt)
+                if self.sent is not None and self.chat_prompt is not None
+                else None
+            ),
         )
 
 
@@ -168,6 +180,32 @@ async def reply_start(
         regenerate_id=regenerate_id,
     )
     return await engine.start(key=key, hooks=hooks, caller=caller), hooks
+
+
+async def sdk_reply_start(
+    *, chat: Chat, data: dict, caller: str | None = None
+) -> tuple[engine.Turn, ChatReply]:
+    """`POST /api/chats/{id}` as the seed or the AI SDK sends it (`ChatStreamInput`): a
+    regenerate of `messageId`, else the reply to the request's last user message."""
+    if data.get("trigger") == "regenerate-message":
+        return await reply_start(
+            chat=chat,
+            user_id=None,
+            user_content=None,
+            model=data.get("model"),
+            caller=caller,
+            regenerate=True,
+            regenerate_id=data.get("messageId"),
+        )
+    last = user_message_of(data["messages"])
+    return await reply_start(
+        chat=chat,
+        user_id=last.get("id"),
+        user_content=last["text"],
+        model=data.get("model"),
+        caller=caller,
+        previous_id=previous_id_of(data["messages"], last),
+    )
 
 
 async def character_turn(

@@ -211,13 +211,15 @@ def reply_store(
     state_snapshot: dict | None = None,
     *,
     parent_pk: int | None = None,
+    prompt: dict | None = None,
 ) -> Message:
     """Store a model's reply as the chat's assistant message `client_id` (upsert).
 
     The turn calls it with the id it announced, so a later `POST …/messages` with that id
     updates this row. A new reply follows `parent_pk` (the line it answers; the chat's leaf
     when None) and becomes the chat's leaf, unless the owner switched to another branch
-    while it was generated. ChatNotFound when the chat was deleted meanwhile.
+    while it was generated. ChatNotFound when the chat was deleted meanwhile. `prompt`, the
+    record of what was sent to the model (`prompts.prompt_record`), goes in the same write.
     """
     fields = {
         "role": MessageRole.ASSISTANT,
@@ -225,6 +227,8 @@ def reply_store(
         "stopped": stopped,
         "state_snapshot": state_snapshot,
     }
+    if prompt is not None:
+        fields["prompt"] = prompt
     chat_pk = parse_chat_id(chat_id)
     with transaction.atomic():
         leaf_id, _ = chat_lock(chat_pk)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chats import apis
+from chats import apis, prompt_apis
 
 urlpatterns = [
     path("ping", apis.PingApi.as_view(), name="ping"),
@@ -11,6 +11,11 @@ urlpatterns = [
     path("chats/<str:chat_id>/messages", apis.ChatMessagesApi.as_view(), name="chat-messages"),
     path("chats/<str:chat_id>/stream", apis.ChatStreamApi.as_view(), name="chat-stream"),
     path("chats/<str:chat_id>/state", apis.ChatStateApi.as_view(), name="chat-state"),
+    path(
+        "chats/<str:chat_id>/messages/<str:message_id>/prompt",
+        prompt_apis.ChatMessagePromptApi.as_view(),
+        name="chat-message-prompt",
+    ),
     path(
         "chats/<str:chat_id>/messages/<str:message_id>/activate",
         apis.MessageActivateApi.as_view(),
