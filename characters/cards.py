@@ -11,6 +11,7 @@ be destroyed"), so an exported card is the card that came in. A value of the wro
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from characters.errors import CardError
@@ -20,6 +21,29 @@ BOOK_POSITIONS = ("before_char", "after_char")
 
 def _where(path: str, message: str) -> CardError:
     return CardError(f"{path}: {message}")
+
+
+def check_text(value: Any, path: str) -> None:
+    """Refuse a NUL character or a lone surrogate in any string or key of `value`: neither
+    can be stored (PostgreSQL's text and jsonb refuse them), so neither is a card's text.
+    Iterative, so however deep the value nests it costs one visit per item."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                stack.append((key, where))
+                stack.append((child, f"{where}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{index}]") for index, child in enumerate(item))
+        elif isinstance(item, str):
+            if "\x00" in item:
+                raise _where(where, "Null characters are not allowed")
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise _where(where, "is not valid Unicode (a lone surrogate)") from None
 
 
 def _is_number(value: Any) -> bool:
@@ -134,6 +158,7 @@ def book_check(value: Any, path: str = "character_book") -> dict:
     the wrong shape, e.g. `character_book.entries[3].keys: must be a list of strings`.
     """
     book = check_object(value, path)
+    check_text(book, path)
     _check_optional(value, book, BOOK_OPTIONAL, path)
     book["extensions"] = check_object(book.get("extensions", {}), f"{path}.extensions")
     if "entries" not in book:
@@ -145,3 +170,162 @@ def book_check(value: Any, path: str = "character_book") -> dict:
         entry_check(entry, f"{path}.entries[{index}]") for index, entry in enumerate(entries)
     ]
     return book
+
+
+# --- Cards -------------------------------------------------------------------------------------
+
+SPEC_V2, SPEC_V3 = "chara_card_v2", "chara_card_v3"
+V1_FIELDS = ("name", "description", "personality", "scenario", "first_mes", "mes_example")
+V2_STRINGS = (
+    *V1_FIELDS,
+    "creator_notes",
+    "system_prompt",
+    "post_history_instructions",
+    "creator",
+    "character_version",
+)
+V2_LISTS = ("alternate_greetings", "tags")
+# The character's own columns; every other `data` field is kept in `Character.card`.
+COLUMN_FIELDS = ("name", "description", "first_mes", "tags", "character_book")
+NAME_MAX_CHARS = 100  # Character.name's column
+
+
+def _check_assets(value: Any, path: str) -> list:
+    if not isinstance(value, list):
+        raise _where(path, "must be a list of assets")
+    for index, asset in enumerate(value):
+        check_object(asset, f"{path}[{index}]")
+        for key in ("type", "uri", "name", "ext"):
+            if key not in asset:
+                raise _where(f"{path}[{index}].{key}", "is required (a string)")
+            check_str(asset[key], f"{path}[{index}].{key}")
+    return list(value)
+
+
+def _check_str_map(value: Any, path: str) -> dict:
+    mapping = check_object(value, path)
+    for key, text in mapping.items():
+        check_str(text, f"{path}.{key}")
+    return mapping
+
+
+V3_FIELDS = {
+    "group_only_greetings": check_str_list,
+    "nickname": check_str,
+    "creator_notes_multilingual": _check_str_map,
+    "source": check_str_list,
+    "creation_date": check_number,
+    "modification_date": check_number,
+    "assets": _check_assets,
+}
+
+
+@dataclass(frozen=True)
+class CardFields:
+    """A card read into a character's columns; `card` holds every other `data` field."""
+
+    spec: str  # "v1", "v2" or "v3": the card's own version
+    name: str
+    description: str
+    opening_line: str
+    tags: list[str]
+    character_book: dict | None
+    card: dict
+
+
+def card_read(value: Any) -> CardFields:
+    """A V1, V2 or V3 card (the JSON object) checked and read; raises `CardError` naming the
+    first field of the wrong shape. A V1 card keeps its six fields; a V2/V3 card keeps every
+    field of its `data`, unknown ones included, as they are."""
+    if not isinstance(value, dict):
+        raise CardError("card: must be a JSON object")
+    check_text(value, "card")
+    if "spec" not in value:
+        if "name" not in value and "data" in value:
+            raise _where("spec", f"is missing; expected {SPEC_V2!r} or {SPEC_V3!r}")
+        data = {key: value[key] for key in V1_FIELDS if value.get(key) is not None}
+        return _fields("v1", data, "")
+    spec = value["spec"]
+    if spec not in (SPEC_V2, SPEC_V3):
+        shown = repr(spec) if isinstance(spec, str) else "not a string"
+        raise _where("spec", f"unknown ({shown[:80]}); expected {SPEC_V2!r} or {SPEC_V3!r}")
+    if "data" not in value:
+        raise _where("data", "is required (an object)")
+    data = check_object(value["data"], "data")
+    data = {key: item for key, item in data.items() if item is not None}
+    if spec == SPEC_V3:
+        for key, check in V3_FIELDS.items():
+            if key in data:
+                data[key] = check(data[key], f"data.{key}")
+    return _fields("v3" if spec == SPEC_V3 else "v2", data, "data.")
+
+
+def _fields(spec: str, data: dict, prefix: str) -> CardFields:
+    if "name" not in data:
+        raise _where(f"{prefix}name", "is required (a string)")
+    for key in V2_STRINGS:
+        if key in data:
+            check_str(data[key], f"{prefix}{key}")
+    for key in V2_LISTS:
+        if key in data:
+            check_str_list(data[key], f"{prefix}{key}")
+    if "extensions" in data:
+        data["extensions"] = check_object(data["extensions"], f"{prefix}extensions")
+    name = data["name"].strip()
+    if not name:
+        raise _where(f"{prefix}name", "must not be blank")
+    if len(name) > NAME_MAX_CHARS:
+        raise _where(f"{prefix}name", f"must be at most {NAME_MAX_CHARS} characters")
+    book = data.get("character_book")
+    return CardFields(
+        spec=spec,
+        name=data["name"],
+        description=data.get("description", ""),
+        opening_line=data.get("first_mes", ""),
+        tags=data.get("tags", []),
+        character_book=None if book is None else book_check(book, f"{prefix}character_book"),
+        card={key: item for key, item in data.items() if key not in COLUMN_FIELDS},
+    )
+
+
+def _data(character, defaults: dict) -> dict:
+    data = {**defaults, **(character.card or {})}
+    data.update(
+        name=character.name,
+        description=character.description,
+        first_mes=character.opening_line,
+        tags=list(character.tags or []),
+    )
+    if character.character_book is not None:
+        data["character_book"] = character.character_book
+    return data
+
+
+def _v2_defaults() -> dict:
+    defaults: dict[str, Any] = dict.fromkeys(V2_STRINGS, "")
+    defaults.update(alternate_greetings=[], tags=[], extensions={})
+    return defaults
+
+
+def card_v2(character) -> dict:
+    """The character as a V2 card (`chara_card_v2`, "2.0"), the spec's layout: every V2 field
+    (empty when the character has none) and the other fields it keeps, as they are."""
+    return {"spec": SPEC_V2, "spec_version": "2.0", "data": _data(character, _v2_defaults())}
+
+
+def card_v3(character) -> dict:
+    """The character as a V3 card (`chara_card_v3`, "3.0"): the V2 fields, `group_only_greetings`
+    ([] when none), the creation and modification dates (the character's own when the card had
+    none), and each lorebook entry's `use_regex` (false when the book had none)."""
+    defaults = {
+        **_v2_defaults(),
+        "group_only_greetings": [],
+        "creation_date": int(character.created_at.timestamp()),
+        "modification_date": int(character.updated_at.timestamp()),
+    }
+    data = _data(character, defaults)
+    if "character_book" in data:
+        book = dict(data["character_book"])
+        book["entries"] = [{"use_regex": False, **entry} for entry in book.get("entries", [])]
+        data["character_book"] = book
+    return {"spec": SPEC_V3, "spec_version": "3.0", "data": data}

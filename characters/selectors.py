@@ -4,6 +4,7 @@ None) and filter by `games.access`, the one place family G's ownership rule live
 from __future__ import annotations
 
 from accounts.models import User
+from characters import card_files, cards
 from characters.errors import CharacterNotFound
 from characters.models import Character
 from games import access
@@ -51,3 +52,24 @@ def character_representative(
     if character is None:
         raise CharacterNotFound(f"Game {game_id} has no character")
     return character
+
+
+def character_card(*, character_id: int, actor: User | None) -> dict:
+    """The character `actor` may see as a V3 card (`GET /api/characters/{id}/card`)."""
+    return cards.card_v3(character_get(character_id=character_id, actor=actor))
+
+
+def character_card_png(*, character_id: int, actor: User | None) -> tuple[Character, bytes]:
+    """The character `actor` may see, and its card PNG: its imported image (a generated one
+    when it has none) with the `chara` (V2) and `ccv3` (V3) chunks."""
+    character = character_get(character_id=character_id, actor=actor)
+    return character, card_files.card_png(character, card_files.avatar_read(character.pk))
+
+
+def character_avatar(*, character_id: int, actor: User | None) -> bytes:
+    """The image of the card the character was imported from; 404 when it has none."""
+    character = character_get(character_id=character_id, actor=actor)
+    image = card_files.avatar_read(character.pk)
+    if image is None:
+        raise CharacterNotFound(f"Character {character_id} has no imported image")
+    return image

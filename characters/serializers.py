@@ -286,3 +286,31 @@ class CharacterOutput(serializers.Serializer):
         if character.opening_line:
             data["openingLine"] = character.opening_line
         return data
+
+
+class CharacterImportInput(serializers.Serializer):
+    """`POST /api/characters/import`, multipart: one `file`, a PNG/APNG card or a JSON card."""
+
+    file = serializers.FileField(
+        help_text=(
+            "A PNG/APNG with a `ccv3` (V3) or `chara` (V2/V1) tEXt chunk of base64 JSON "
+            "(`ccv3` wins), or a V1, V2 (`chara_card_v2`) or V3 (`chara_card_v3`) JSON card"
+        )
+    )
+
+
+class CharacterCardOutput(serializers.Serializer):
+    """A Character Card V3 (kwaroran/character-card-spec-v3): `data` holds the card's fields,
+    those the character keeps beyond the V3 ones included."""
+
+    spec = serializers.ChoiceField(choices=["chara_card_v3"])
+    spec_version = serializers.ChoiceField(choices=["3.0"])
+    data = serializers.DictField(
+        help_text=(
+            "name, description, personality, scenario, first_mes, mes_example, creator_notes, "
+            "system_prompt, post_history_instructions, alternate_greetings, character_book "
+            "(when the character has a lorebook), tags, creator, character_version, "
+            "extensions, group_only_greetings, creation_date, modification_date, and every "
+            "other field the imported card had"
+        )
+    )

@@ -48,6 +48,14 @@ SSE_KEEP_ALIVE_SECONDS = float(os.environ.get("SSE_KEEP_ALIVE_SECONDS", 15))
 # timeout must exceed it by config.shutdown.STORE_MARGIN_SECONDS (5) or more.
 SHUTDOWN_GRACE_SECONDS = float(os.environ.get("SHUTDOWN_GRACE_SECONDS", 30))
 
+# Character cards (`POST /api/characters/import`): the largest card file, in bytes (413 past
+# it; a caller without a token is held to DATA_UPLOAD_MAX_MEMORY_SIZE first, as on every
+# upload route), the most pixels its image may declare, and the most PNG chunks it may have.
+# A compressed text chunk is inflated up to CHARACTER_CARD_MAX_BYTES, never further.
+CHARACTER_CARD_MAX_BYTES = int(os.environ.get("CHARACTER_CARD_MAX_BYTES", 8 * 1024 * 1024))
+CHARACTER_CARD_MAX_PIXELS = int(os.environ.get("CHARACTER_CARD_MAX_PIXELS", 4096 * 4096))
+CHARACTER_CARD_MAX_CHUNKS = int(os.environ.get("CHARACTER_CARD_MAX_CHUNKS", 10_000))
+
 # --- Family G (game server) -----------------------------------------------------------------
 # Off for the embedded demo; production sets GAME_REQUIRE_AUTH=1 to demand a token on every
 # G route and make each user's sessions and characters private to them (games.access).
