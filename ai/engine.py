@@ -47,7 +47,7 @@ from ai.prompting import SentPrompt, build_prompt
 from ai.prompting import estimate_tokens as estimate_tokens
 from ai.providers import get_provider
 from ai.types import ChatMessage, ReasoningText
-from core import logcontext, metrics
+from core import logcontext, metrics, threads
 from core.errors import ConflictError, DomainError, ErrorCode
 
 logger = logging.getLogger("ai.engine")
@@ -195,6 +195,12 @@ class Turn:
 
     # --- the turn -------------------------------------------------------------------------
 
+    async def _run_on_own_thread(self) -> TurnOutcome:
+        """The turn outlives the request that started it, so its sync calls run on a reused
+        thread of its own (core/threads.py), not on the request's."""
+        async with threads.reused_thread():
+            return await self._run()
+
     async def _run(self) -> TurnOutcome:
         registry.current_turn.set(self)
         limits.inside_turn.set(True)
@@ -312,7 +318,7 @@ async def start(*, key: str, hooks: TurnHooks, caller: str | None = None) -> Tur
     limits.acquire()
     metrics.TURNS_IN_FLIGHT.inc()
     registry.add(turn)
-    turn._task = asyncio.create_task(turn._run())
+    turn._task = asyncio.create_task(turn._run_on_own_thread())
     turn._task.add_done_callback(_consume_result)
     # The caller may go away while the turn prepares; the turn goes on regardless.
     await asyncio.shield(turn._ready)

@@ -39,3 +39,6 @@ HTTPS = env_bool("HTTPS", False)
 # (any origin for A's cookie, open diagnostics) are off here.
 PRODUCTION_SHAPE = not EMBEDDED or HTTPS
 DEBUG = env_bool("DEBUG", False)
+# Requests' and AI turns' sync code on reused threads (core/threads.py); 0: Django's own
+# thread per request.
+ASGI_REUSE_THREADS = env_bool("ASGI_REUSE_THREADS", True)

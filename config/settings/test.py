@@ -10,6 +10,10 @@ from config.settings.base import DATABASES, LOCAL_DIR
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 THROTTLE_RATES = {"game": None, "assistant": None, "auth_login": None}
 AI_TURN_RATE = None
+# The in-process client (tests/asgi_client.py) runs the application from the test's thread, so
+# that sync code reaches the test's transaction there; a reused thread would not see it. The
+# live server (tests/live_settings.py) reuses threads as production does.
+ASGI_REUSE_THREADS = False
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not :memory:, so threads in the concurrency tests share one database with
