@@ -46,9 +46,10 @@ REGENERATE = "regenerate-message"
 
 
 class ChatStreamInput(serializers.Serializer):
-    """The seed's `{messages}`, or the AI SDK's `{id, messages, trigger, messageId}`."""
+    """The seed's `{messages}`, or the AI SDK's `{id, messages, trigger, messageId}`. A
+    regenerate answers from the stored branch, so its `messages` may be empty."""
 
-    messages = StreamMessageInput(many=True, allow_empty=False, max_length=STREAM_MESSAGES_MAX)
+    messages = StreamMessageInput(many=True, max_length=STREAM_MESSAGES_MAX)
     model = StrictCharField(required=False, max_length=200)
     conversationId = serializers.CharField(required=False, help_text="Ignored (the URL names it)")
     id = serializers.CharField(required=False, help_text="Ignored (the URL names the chat)")

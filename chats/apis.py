@@ -27,7 +27,6 @@ from rest_framework.response import Response
 from ai import registry, replay
 from chats import ai_services, branches, selectors, services, sse
 from chats.ai_serializers import (
-    REGENERATE,
     CharacterTurnOutput,
     CharacterTurnPartialOutput,
     ChatStreamInput,
@@ -223,10 +222,8 @@ class ChatDetailApi(AsyncAssistantApiView):
         },
         summary="Stream the assistant's reply (AI SDK UI message stream)",
         description=(
-            "`trigger: regenerate-message` with `messageId` streams a new version of that "
-            "reply (404 for an unknown id, 400 for a message that is no assistant reply); a "
-            "`submit-message` whose last user message has a stored id and new text is an "
-            "edit: a new version of that message, and the branch continues from it."
+            "regenerate-message: a new version of the reply `messageId` (404: unknown id, "
+            "400: no assistant reply); a stored user id with new text is an edit (README)."
         ),
         operation_id="chats_stream",
     )
@@ -236,25 +233,8 @@ class ChatDetailApi(AsyncAssistantApiView):
             chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
             # Validation only (no query): on the event loop, not in a thread hop.
             data = chat_input(ChatStreamInput, request, prefix="Invalid messages")
-            if data.get("trigger") == REGENERATE:
-                turn, _ = await ai_services.reply_start(
-                    caller=caller_ident(request),
-                    chat=chat,
-                    user_id=None,
-                    user_content=None,
-                    model=data.get("model"),
-                    regenerate=True,
-                    regenerate_id=data.get("messageId"),
-                )
-                return sse.sse_response(turn)
-            last = ai_services.user_message_of(data["messages"])
-            turn, _ = await ai_services.reply_start(
-                caller=caller_ident(request),
-                chat=chat,
-                user_id=last.get("id"),
-                user_content=last["text"],
-                model=data.get("model"),
-                previous_id=ai_services.previous_id_of(data["messages"], last),
+            turn, _ = await ai_services.sdk_reply_start(
+                chat=chat, data=data, caller=caller_ident(request)
             )
         return sse.sse_response(turn)
 
@@ -370,10 +350,8 @@ class MessageActivateApi(AssistantApiView):
         responses={200: ChatDetailOutput, **CHAT_ERRORS},
         summary="Make a message's version active; answers the chat as GET does",
         description=(
-            "The active branch then runs through this message and on to its newest "
-            "descendant (at each level, the newest child). A character chat's state becomes "
-            "the state stored along that branch; no extraction runs. The chat's owner only: "
-            "another identity's chat, like an unknown message, is 404."
+            "The active branch runs through it to its newest descendant; a character chat "
+            "takes that branch's state. Owner only: others and unknown ids get 404."
         ),
     )
     def post(self, request, chat_id: str, message_id: str):
