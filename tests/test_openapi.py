@@ -63,6 +63,7 @@ A_ROUTES = {
     "/api/chats/{chat_id}/stream": {"get", "delete"},
     "/api/chats/{chat_id}/messages": {"post"},
     "/api/chats/{chat_id}/state": {"get", "post"},
+    "/api/chats/{chat_id}/messages/{message_id}/prompt": {"get"},
 }
 
 
@@ -120,3 +121,19 @@ def test_docs_render_without_internet(client):
     assert page.status_code == 200
     assert b"swagger-ui" in page.content
     assert b"cdn." not in page.content and b"unpkg" not in page.content
+
+
+def test_a_replys_prompt_is_described_with_its_parts_and_404(schema):
+    operation = schema["paths"]["/api/chats/{chat_id}/messages/{message_id}/prompt"]["get"]
+    assert _error_ref(operation, "404") == "AssistantError"
+    ok = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    record = schema["components"]["schemas"][ok.rsplit("/", 1)[-1]]
+    assert set(record["properties"]) == {
+        "messageId",
+        "model",
+        "provider",
+        "messages",
+        "lorebook",
+        "tokens",
+        "history",
+    }
