@@ -24,10 +24,11 @@ export function makeTransport({ baseUrl, identity }) {
     api: `${baseUrl}/api/chats`,
     credentials: 'include',
     headers: identityHeaders(identity),
-    // The reply streams from POST /api/chats/{id}, whose body is `{messages}`.
-    prepareSendMessagesRequest: ({ api, id, messages }) => ({
+    // The reply streams from POST /api/chats/{id}, whose body is the SDK's own
+    // `{id, messages, trigger, messageId}` (regenerate-message names the reply it replaces).
+    prepareSendMessagesRequest: ({ api, id, messages, trigger, messageId }) => ({
       api: `${api}/${encodeURIComponent(id)}`,
-      body: { messages },
+      body: { id, messages, trigger, messageId },
     }),
   });
 }
