@@ -604,3 +604,24 @@ def test_a_compressed_text_bomb_is_refused_without_inflating_it(settings, client
     assert len(content) < 100_000
     assert_error(upload(client, content), 413, "inflates past 100000 bytes")
     assert Character.objects.count() == 0
+
+
+# --- OpenAPI -------------------------------------------------------------------------------------
+
+
+def test_the_schema_describes_the_card_routes():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    post = paths["/api/characters/import"]["post"]
+    form = post["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["$ref"].endswith("/CharacterImportInputRequest")
+    assert {"201", "400", "413", "415"} <= set(post["responses"])
+    get = paths["/api/characters/{character_id}/card"]["get"]
+    assert set(get["responses"]["200"]["content"]) == {"application/json", "image/png"}
+    assert get["responses"]["200"]["headers"]["Content-Disposition"]
+    (fmt,) = [p for p in get["parameters"] if p["name"] == "format"]
+    assert fmt["schema"]["enum"] == ["json", "png"] and fmt["schema"]["default"] == "json"
+    avatar = paths["/api/characters/{character_id}/avatar"]["get"]
+    assert set(avatar["responses"]["200"]["content"]) == {"image/png"}
+    assert {"404"} <= set(avatar["responses"])
