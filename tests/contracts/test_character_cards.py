@@ -237,6 +237,43 @@ def test_the_avatar_is_the_image_without_its_text_chunks(client):
     assert chunks == [c for c in original if c[0] != b"tEXt"]
 
 
+def test_an_apng_keeps_its_animation_chunks_in_the_avatar_and_the_export(client):
+    import struct
+
+    frame = struct.pack(">IIIIIHHBB", 0, 2, 2, 0, 0, 1, 10, 0, 0)
+    second = struct.pack(">IIIIIHHBB", 2, 2, 2, 0, 0, 1, 10, 0, 0)
+    fdat = struct.pack(">I", 3) + zlib.compress((b"\x00" + b"\x01\x02\x03" * 2) * 2)
+    content = (
+        pngs.SIGNATURE
+        + pngs.ihdr()
+        + pngs.chunk(b"acTL", struct.pack(">II", 2, 0))
+        + pngs.chunk(b"fcTL", frame)
+        + pngs.idat()
+        + pngs.chunk(b"fcTL", second)
+        + pngs.chunk(b"fdAT", fdat)
+        + pngs.text("ccv3", pngs.b64(V3_CARD))
+        + pngs.IEND
+    )
+    character_id = imported(client, content)
+    animation = [b"IHDR", b"acTL", b"fcTL", b"IDAT", b"fcTL", b"fdAT"]
+    avatar = client.get(f"/api/characters/{character_id}/avatar").content
+    assert [kind for kind, _ in pngs.chunks_of(avatar)] == [*animation, b"IEND"]
+    exported = exported_png(client, character_id)
+    assert [kind for kind, _ in pngs.chunks_of(exported)] == [
+        *animation,
+        b"tEXt",
+        b"tEXt",
+        b"IEND",
+    ]
+    assert pngs.text_chunks(exported)["ccv3"] == V3_CARD
+
+
+def test_with_tokens_required_an_import_needs_one(settings, client):
+    settings.GAME_REQUIRE_AUTH = True
+    assert_error(upload(client, pngs.card_png(("ccv3", V3_CARD))), 401)
+    assert Character.objects.count() == 0
+
+
 # --- Export and the round trip ---------------------------------------------------------------
 
 
