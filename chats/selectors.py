@@ -97,15 +97,6 @@ def branch_to(messages: list[Message], leaf_id: int | None) -> list[Message]:
     return path
 
 
-def siblings_of(messages: list[Message], message: Message) -> list[Message]:
-    """The versions of `message`'s turn, itself included, oldest first."""
-    return [
-        other
-        for other in messages
-        if other.parent_id == message.parent_id and other.role == message.role
-    ]
-
-
 def newest_leaf_under(messages: list[Message], top: Message) -> Message:
     """The leaf reached from `top` by following, at each level, the newest child."""
     newest: dict[int, Message] = {}
