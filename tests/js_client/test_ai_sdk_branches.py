@@ -1,6 +1,7 @@
 """The AI SDK's own chat (`AbstractChat`, what `useChat` wraps; tests/js/branches.mjs) against
 a live server on the offline provider: `sendMessage`, `regenerate({messageId})`, an edit
-(`sendMessage({text, messageId})`) and `regenerate()`. After each, the page's messages are
+(`sendMessage({text, messageId})`) and `regenerate()`, in an assistant chat (A) and in a
+character chat (C, whose stream also carries its state). After them, the page's messages are
 what the server stores as the chat's active branch, id for id, so a reload shows what the page
 showed; the replaced reply and the edited message are kept as earlier versions.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import CharacterFactory
 from tests.js_client.test_ai_sdk import (
     OFFLINE_TAG,
     chat_create,
@@ -20,10 +22,21 @@ from tests.js_client.test_ai_sdk import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def character_chat(http) -> str:
+    character = CharacterFactory(name="Mira", opening_line="Welcome to the stacks.")
+    response = http.post("/api/chats", json={"characterId": character.pk})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+@pytest.mark.parametrize("family", ["A", "C"])
 def test_regenerate_and_edit_leave_the_stored_branch_equal_to_the_page(
-    node, asgi_live_server, live_http
+    node, asgi_live_server, live_http, family
 ):
-    chat_id = chat_create(live_http, "A picnic by the lake")
+    if family == "A":
+        chat_id, first = chat_create(live_http, "A picnic by the lake"), ["A picnic by the lake"]
+    else:
+        chat_id, first = character_chat(live_http), []
 
     result = run_node(
         node,
@@ -41,11 +54,11 @@ def test_regenerate_and_edit_leave_the_stored_branch_equal_to_the_page(
     ]
     assert steps["reloaded"] == page
     assert [m["text"] for m in page if m["role"] == "user"] == [
-        "A picnic by the lake",
+        *first,
         "What should I bring?",
         "And for dinner?",
     ]
-    assert all(OFFLINE_TAG in m["text"] for m in page if m["role"] == "assistant")
+    assert all(OFFLINE_TAG in m["text"] for m in page[2::2])
     # The regenerated reply replaced the first one, which is kept as an earlier version.
     first_reply = stored[2]
     assert first_reply["id"] == steps["secondReply"] != steps["firstReply"]
