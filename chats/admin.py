@@ -19,7 +19,8 @@ class ChatAdmin(admin.ModelAdmin):
     list_display = ("title", "id", "owner", "anon_id", "character", "created_at", "updated_at")
     search_fields = ("title", "id__exact", "anon_id", "owner__email")
     list_select_related = ("owner", "character")
-    raw_id_fields = ("owner", "character")
+    # The leaf is one of the chat's messages: a raw id, never a <select> of every message.
+    raw_id_fields = ("owner", "character", "leaf")
     readonly_fields = ("id", "state_updated_at", "created_at", "updated_at")
     inlines = [MessageInline]
 
@@ -30,5 +31,5 @@ class MessageAdmin(admin.ModelAdmin):
     list_filter = ("role", "stopped")
     search_fields = ("client_id", "content", "chat__title", "chat__id__exact")
     list_select_related = ("chat",)
-    raw_id_fields = ("chat",)
+    raw_id_fields = ("chat", "parent")
     readonly_fields = ("created_at", "updated_at")
