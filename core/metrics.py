@@ -75,6 +75,12 @@ MODEL_CALL_SECONDS = Histogram(
     buckets=LATENCY_BUCKETS,
     registry=REGISTRY,
 )
+DB_BATCH_UNITS = Histogram(
+    "aistory_db_batch_units",
+    "Units of database work run together in one transaction (core/db_batch.py), per batch.",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+    registry=REGISTRY,
+)
 MODEL_FIRST_TOKEN_SECONDS = Histogram(
     "aistory_model_time_to_first_token_seconds",
     "Seconds from a streamed model call to its first piece, by task and provider.",

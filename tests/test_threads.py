@@ -14,6 +14,7 @@ from django.test import override_settings
 
 from core import threads
 
+
 def _app(results: list, *, hold: float = 0.0):
     """An ASGI app whose one sync call records the thread it ran on (twice, to show that a
     request's calls share a thread)."""
