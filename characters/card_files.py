@@ -65,7 +65,7 @@ def card_file_read(content: bytes) -> CardFile:
         value = base64_json(texts[keyword], f"file ({keyword} chunk)")
         image = png_chunks.encode(png_chunks.without_text(chunks))
         return CardFile(card_read(value), image)
-    if content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
+    if content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         return CardFile(card_read(json_load(content, "file")), None)
     raise CardError("file: neither a PNG/APNG image nor a JSON character card")
 

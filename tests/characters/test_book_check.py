@@ -152,3 +152,12 @@ def test_a_wrong_shape_is_named_by_its_path(book, message):
 def test_the_path_prefix_can_be_chosen():
     with pytest.raises(CardError, match=r"^data\.character_book\.entries: must be a list$"):
         book_check({"entries": 1}, "data.character_book")
+
+
+def test_a_card_file_over_the_limit_is_refused_before_it_is_read(settings):
+    from characters.card_files import card_file_read
+    from characters.errors import CardTooLarge
+
+    settings.CHARACTER_CARD_MAX_BYTES = 10
+    with pytest.raises(CardTooLarge, match="at most 10 bytes"):
+        card_file_read(b'{"name": "Mira"}')

@@ -461,7 +461,7 @@ BAD_FILES = {
     "bad-json-file": (b'{"name": "Mira",', "file: is not valid JSON"),
     "nan-json": (b'{"name": NaN}', "file: is not valid JSON (NaN is not JSON)"),
     "deep-json": (b'{"a":' + b"[" * 100_000, "file: is nested too deeply"),
-    "not-an-object": (json_file([V2_CARD]), "file: neither a PNG/APNG image nor a JSON"),
+    "not-an-object": (json_file([V2_CARD]), "card: must be a JSON object"),
     "unknown-spec": (
         json_file({**V2_CARD, "spec": "chara_card_v9"}),
         "spec: unknown ('chara_card_v9'); expected 'chara_card_v2' or 'chara_card_v3'",
