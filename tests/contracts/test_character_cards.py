@@ -218,6 +218,17 @@ def test_json_cards_import_without_an_avatar(client, media_root, card, name, ope
     assert stored_files(media_root) == []
 
 
+def test_the_v1_copies_sillytavern_puts_beside_data_are_not_kept(client):
+    import json
+
+    card = {**V2_CARD, "name": "Top", "first_mes": "top", "chat": "Mira - 2024", "fav": True}
+    body = assert_json(upload(client, json.dumps(card).encode(), "card.json"), 201)
+    assert (body["name"], body["opening_line"]) == ("Mira", V2_DATA["first_mes"])
+    assert assert_json(card_of(client, body["id"]))["data"]["name"] == "Mira"
+    texts = pngs.text_chunks(exported_png(client, body["id"]))
+    assert texts["chara"] == V2_CARD
+
+
 def test_a_v1_card_keeps_its_six_fields(client):
     import json
 
