@@ -201,6 +201,22 @@ class TestRegenerate:
         )
         a_error(response, 400, "messageId", "opening message")
 
+    async def test_a_chat_with_no_reply_is_400(self, http):
+        character = await new_character(name="Quiet", opening_line="")
+        chat = await new_chat(http, characterId=character.pk)
+        assert chat["messages"] == []
+        response = await http.post(
+            f"/api/chats/{chat['id']}", json={"messages": [], "trigger": "regenerate-message"}
+        )
+        a_error(response, 400, "messageId", "no reply to regenerate")
+
+    async def test_a_message_id_that_is_not_a_string_is_400(self, http, answered):
+        response = await http.post(
+            f"/api/chats/{answered['id']}",
+            json={"messages": [], "trigger": "regenerate-message", "messageId": 7},
+        )
+        a_error(response, 400, "Invalid messages", "messageId")
+
     async def test_an_unknown_trigger_is_400(self, http, answered):
         response = await http.post(
             f"/api/chats/{answered['id']}",
