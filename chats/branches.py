@@ -54,7 +54,7 @@ def turn_submit(
     stored = by_id.get(client_id) if client_id else None
     if stored is not None and stored.role != MessageRole.USER:
         raise InvalidChatInput(
-            f"Invalid messages: message {client_id} is stored as an {stored.role} message"
+            f"Invalid messages: message {client_id} is stored with role {stored.role}, not user"
         )
     if stored is not None and stored.content == content:
         line = stored
