@@ -1,15 +1,21 @@
-"""The socket fan-out benchmark's load generator (run by bench/fanout.py in its own process).
+"""The socket fan-out benchmark's load generator: one of the load processes bench/fanout.py
+drives (bench/fanout_fleet.py).
 
-`python bench/fanout_load.py '<json job>'` connects the job's clients to the game socket,
-split round-robin over the job's server URLs, lets client 0 send `user_message` frames one
-round at a time, and prints one JSON object: per round the time from the send to the user's
-`chat` frame reaching the last client and to the assistant's `chat` frame reaching the last
-client, the handshake times, and every client's frame counts (what was lost, what was extra).
+`python bench/fanout_load.py` reads one JSON command a line on stdin and answers each with one
+JSON line on stdout: `connect` (its share of the job's clients, client i to server URL i mod
+their number, at most `in_flight` handshakes at once), `start_round` (the round's marker),
+`send` (client 0, held by the first process, sends the round's `user_message`; the answer is
+the send time), `collect` (the round's last arrival of the user's `chat` frame and of the
+assistant's, and every client's frame counts: what was lost, what was extra, whether the
+deltas joined equal the reply) and `close`. Times are `time.perf_counter()`, the machine's
+monotonic clock, which every process of the machine shares, so the coordinator compares one
+process's send with another's arrivals.
 
 The client is a minimal WebSocket client on a bare asyncio protocol (uvloop when present):
 arrival times are taken when the bytes reach the process, before any parsing, and frames are
-parsed after each round, so 500 clients in one Python process measure the server rather
-than the load generator. Only 127.0.0.1 is contacted; every wait has a deadline.
+parsed after each round, so thousands of clients in a few Python processes measure the server
+rather than the load generator. The process raises its own limit of open files to the hard
+limit. Only 127.0.0.1 is contacted; every wait has a deadline.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import base64
 import contextlib
 import json
 import os
+import resource
 import sys
 import time
 from urllib.parse import urlsplit
@@ -186,74 +193,126 @@ def check_round(client: Client, marker: str, stream: bool) -> dict:
     return {"lost": lost, "extra": extra, "broken": broken, "deltas": deltas}
 
 
-async def connect_all(job: dict, run: Run) -> tuple[list[Client], list[float]]:
-    loop = asyncio.get_running_loop()
-    query = f"sessionId={job['session']}" + ("&stream=1" if job["stream"] else "")
-    clients: list[Client] = []
-    starts: list[float] = []
-
-    async def one(index: int) -> None:
-        parts = urlsplit(job["urls"][index % len(job["urls"])])
-        client = Client(index, parts.netloc, f"/ws?{query}", run)
-        clients.append(client)
-        starts.append(time.perf_counter())
-        await loop.create_connection(lambda: client, parts.hostname, parts.port)
-        opened = await client.handshake
-        client.connect_ms = (opened - starts[-1]) * 1000
-
-    started = time.perf_counter()
-    await asyncio.wait_for(
-        asyncio.gather(*(one(i) for i in range(job["clients"]))), CONNECT_TIMEOUT
-    )
-    burst_ms = (time.perf_counter() - started) * 1000
-    clients.sort(key=lambda c: c.index)
-    return clients, [c.connect_ms for c in clients] + [burst_ms]
+def raise_file_limit() -> int:
+    """Raise this process's limit of open files to its hard limit (a socket is a file);
+    returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    return soft
 
 
-async def main(job: dict) -> dict:
-    run = Run(job["clients"])
-    clients, connect = await connect_all(job, run)
-    burst_ms = connect.pop()
-    await asyncio.sleep(job.get("settle", 0.5))
-    sender = clients[0]
-    rounds = []
-    totals = {"lost": 0, "extra": 0, "broken": 0, "frames": 0, "deltas": 0}
-    for number in range(job["warmup"] + job["rounds"]):
-        marker = f"fanout {job['tag']} round {number}"
-        for client in clients:
-            client.start_round(marker.encode())
-        run.reset()
-        sent = time.perf_counter()
-        sender.send_text(json.dumps({"action": "user_message", "content": marker}))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(run.all_finals.wait(), ROUND_TIMEOUT)
-        await asyncio.sleep(job.get("linger", 0.05))  # frames arriving late count as extra
-        users = [c.user_at for c in clients]
-        finals = [c.final_at for c in clients]
-        checks = [check_round(c, marker, job["stream"]) for c in clients]
-        if number < job["warmup"]:
-            continue
-        for check in checks:
-            for key in ("lost", "extra", "broken", "deltas"):
-                totals[key] += check[key]
-        totals["frames"] += sum(len(c.frames) for c in clients)
-        rounds.append(
-            {
-                "user_ms": None if None in users else (max(users) - sent) * 1000,
-                "final_ms": None if None in finals else (max(finals) - sent) * 1000,
-            }
+class Member:
+    """One load process's share of the clients, driven by the coordinator's commands."""
+
+    def __init__(self):
+        self.clients: list[Client] = []
+        self.run = Run(0)
+        self.stream = False
+        self.marker = ""
+
+    async def connect(self, command: dict) -> dict:
+        """Connect clients `first`..`last - 1` of the job (client i to URL i mod len), at most
+        `in_flight` handshakes under way at once; the handshake times and the span."""
+        loop = asyncio.get_running_loop()
+        self.stream = command["stream"]
+        query = f"sessionId={command['session']}" + ("&stream=1" if self.stream else "")
+        urls = command["urls"]
+        gate = asyncio.Semaphore(command.get("in_flight", 10**9))
+        failed = 0
+
+        async def one(index: int) -> None:
+            nonlocal failed
+            parts = urlsplit(urls[index % len(urls)])
+            client = Client(index, parts.netloc, f"/ws?{query}", self.run)
+            async with gate:
+                began = time.perf_counter()
+                try:
+                    await loop.create_connection(lambda: client, parts.hostname, parts.port)
+                    opened = await client.handshake
+                except OSError:
+                    failed += 1
+                    return
+            client.connect_ms = (opened - began) * 1000
+            self.clients.append(client)
+
+        began = time.perf_counter()
+        await asyncio.wait_for(
+            asyncio.gather(*(one(i) for i in range(command["first"], command["last"]))),
+            command.get("timeout", CONNECT_TIMEOUT),
         )
-        await asyncio.sleep(job.get("pause", 0.02))
-    closed = sum(1 for c in clients if not c.open)
-    for client in clients:
-        client.transport.close()
-    return {
-        "rounds": rounds,
-        "connect_ms": connect,
-        "burst_ms": burst_ms,
-        "closed": closed,
-        **totals,
-    }
+        ended = time.perf_counter()
+        self.clients.sort(key=lambda c: c.index)
+        self.run = Run(len(self.clients))
+        for client in self.clients:
+            client.run = self.run
+        return {
+            "connect_ms": [c.connect_ms for c in self.clients],
+            "began": began,
+            "ended": ended,
+            "failed": failed,
+        }
+
+    def start_round(self, command: dict) -> dict:
+        self.marker = command["marker"]
+        for client in self.clients:
+            client.start_round(self.marker.encode())
+        self.run.reset()
+        return {}
+
+    def send(self, command: dict) -> dict:
+        """Client 0 (this member's first) sends the round's `user_message`."""
+        sender = self.clients[0]
+        assert sender.index == 0
+        sent = time.perf_counter()
+        sender.send_text(json.dumps({"action": "user_message", "content": self.marker}))
+        return {"sent": sent}
+
+    async def collect(self, command: dict) -> dict:
+        """Wait until every client has the round's reply (or the deadline), then a little
+        longer (frames arriving late count as extra); the round's last arrivals and counts."""
+        if self.clients:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.run.all_finals.wait(), ROUND_TIMEOUT)
+        await asyncio.sleep(command.get("linger", 0.05))
+        users = [c.user_at for c in self.clients]
+        finals = [c.final_at for c in self.clients]
+        totals = {"lost": 0, "extra": 0, "broken": 0, "deltas": 0}
+        for client in self.clients:
+            check = check_round(client, self.marker, self.stream)
+            for key in totals:
+                totals[key] += check[key]
+        return {
+            "user_last": None if None in users or not users else max(users),
+            "final_last": None if None in finals or not finals else max(finals),
+            "frames": sum(len(c.frames) for c in self.clients),
+            **totals,
+        }
+
+    def close(self, command: dict) -> dict:
+        closed = sum(1 for c in self.clients if not c.open)
+        for client in self.clients:
+            client.transport.close()
+        return {"closed": closed}
+
+
+async def serve() -> None:
+    """Read one JSON command a line from stdin, answer each with one JSON line on stdout."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=1 << 24)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    member = Member()
+    print(json.dumps({"ready": True, "files": raise_file_limit()}), flush=True)
+    while line := await reader.readline():
+        command = json.loads(line)
+        name = command["cmd"]
+        answer = getattr(member, name)(command)
+        if asyncio.iscoroutine(answer):
+            answer = await answer
+        print(json.dumps(answer), flush=True)
+        if name == "close":
+            return
 
 
 if __name__ == "__main__":
@@ -261,4 +320,4 @@ if __name__ == "__main__":
         from uvloop import new_event_loop as loop_factory
     except ImportError:
         loop_factory = None
-    print(json.dumps(asyncio.run(main(json.loads(sys.argv[1])), loop_factory=loop_factory)))
+    asyncio.run(serve(), loop_factory=loop_factory)
