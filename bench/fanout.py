@@ -258,11 +258,14 @@ def measure(
     sessions,
     args,
     gc_dir: str,
+    lives: list[dict],
     load_processes: int = 1,
     memory: bool = False,
 ) -> list[dict]:
     """Start the setup's servers, run one job per (stream, clients, rounds), stop them."""
+    started = time.perf_counter()
     servers, ports = start_servers(setup, env, log, args.spread)
+    ready = time.perf_counter()
     urls = [f"ws://127.0.0.1:{port}" for port in ports]
     pids = serving_pids(servers, setup.workers)
     prefix = [] if args.spread or setup.workers > 1 else pin([], "1")
@@ -297,6 +300,7 @@ def measure(
             result["gc_rounds"] = collections_between(
                 gc_dir, result["burst_ended"] + job["settle"], time.perf_counter()
             )
+            result["job_ended"] = time.perf_counter()
             results.append({"setup": setup, "stream": stream, "n": size, **result})
             print(
                 f"# {job['tag']}: {time.monotonic() - began:.0f} s",
@@ -306,7 +310,34 @@ def measure(
             time.sleep(1 if size < 5000 else 5)  # the sockets leave their groups
     finally:
         stop_servers(servers)
+    lives.append(
+        {"setup": setup, "pids": pids, "started": started, "jobs": results, "ready": ready}
+    )
     return results
+
+
+def full_collections(directory: str, life: dict) -> list[str]:
+    """Each full collection of a setup's servers, with the phase it fell in: start-up (before
+    the server answered), a job's connection burst, its rounds, between jobs, or shutdown."""
+    spans = []
+    for job in life["jobs"]:
+        label = f"{job['n']}{' stream=1' if job['stream'] else ''}"
+        settled = job["burst_ended"] + (2.0 if job["n"] >= 5000 else 0.5)
+        spans.append((job["burst_began"], settled, f"{label} burst"))
+        spans.append((settled, job["job_ended"], f"{label} rounds"))
+    last = life["jobs"][-1]["job_ended"] if life["jobs"] else life["ready"]
+    found = []
+    for pid, generation, start, ms in read_collections(directory):
+        if pid not in life["pids"] or generation != 2:
+            continue
+        if start < life["ready"]:
+            phase = "start-up"
+        elif start > last:
+            phase = "shutdown"
+        else:
+            phase = next((name for a, b, name in spans if a <= start <= b), "between jobs")
+        found.append(f"{ms:.1f} ms ({phase})")
+    return found
 
 
 def main() -> None:
@@ -333,6 +364,7 @@ def main() -> None:
     parser.add_argument("--many-workers", type=int, default=2)
     parser.add_argument("--many-load", type=int, default=4, help="load processes for it")
     parser.add_argument("--many-rounds", type=int, default=20)
+    parser.add_argument("--gc-log", default="", help="copy the probe's logs into this directory")
     parser.add_argument(
         "--spread",
         action="store_true",
@@ -360,6 +392,7 @@ def main() -> None:
     setups = [Setup(layer, gc, procs) for layer in layers for gc in variants for procs in processes]
     rows: list[dict] = []
     many_rows: list[dict] = []
+    lives: list[dict] = []
     with tempfile.TemporaryDirectory() as directory, log_path.open("w") as log:
         gc_dir = os.path.join(directory, "gc")
         os.mkdir(gc_dir)
@@ -396,7 +429,7 @@ def main() -> None:
         )
         sessions = iter(json.loads(seeded.stdout.strip().splitlines()[-1])["sessions"])
         common = {"env": {**env, "FANOUT_LAYER": ""}, "log": log, "sessions": sessions}
-        common.update(args=args, gc_dir=gc_dir)
+        common.update(args=args, gc_dir=gc_dir, lives=lives)
         for setup in setups:
             common["env"]["FANOUT_LAYER"] = setup.layer
             rows += measure(setup, sizes, **common)
@@ -409,11 +442,18 @@ def main() -> None:
                 memory=True,
                 **common,
             )
-    report(rows, args, bool(database_url))
-    if many_rows:
-        report_many(many_rows, args)
-    elif args.many:
-        print(f"\n{args.many} sockets: skipped (needs DATABASE_URL: measured on PostgreSQL)")
+        if args.gc_log:
+            shutil.copytree(gc_dir, args.gc_log, dirs_exist_ok=True)
+        report(rows, args, bool(database_url))
+        if many_rows:
+            report_many(many_rows, args)
+        elif args.many:
+            print(f"\n{args.many} sockets: skipped (needs DATABASE_URL: measured on PostgreSQL)")
+        print("\nevery full collection of each setup's servers, and when it happened")
+        for life in lives:
+            setup = life["setup"]
+            found = full_collections(gc_dir, life)
+            print(f"{setup.layer} {setup.gc} {setup.shape}: {', '.join(found) or 'none'}")
 
 
 def report(rows: list[dict], args, postgres: bool) -> None:

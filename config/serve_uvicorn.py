@@ -22,6 +22,10 @@ it sets what the project needs:
 - `--workers N`: N processes accepting on one port (uvicorn's supervisor shares the socket,
   closed at once on SIGTERM: `config.compat.uvicorn`);
 - a listen backlog of 2048, so a burst of connects is not refused;
+- its limit of open files raised to the hard limit the system allows (`resource`), before
+  uvicorn starts (its workers inherit it): every socket is a file, and the usual soft limit
+  of 1024 would refuse connections long before memory runs out (bench/fanout.py holds
+  10,000 sockets on two workers);
 - once the application is loaded, its start-up objects frozen out of the garbage collector's
   reach (`config.startup`).
 
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import signal
 
 from config import shutdown
@@ -113,10 +118,24 @@ def uvicorn_options(args: argparse.Namespace) -> dict:
     }
 
 
+def raise_open_file_limit() -> int:
+    """Raise this process's soft limit of open files to its hard limit (an unprivileged
+    process may); returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            return soft  # a platform that refuses the hard limit keeps what it had
+        soft = hard
+    return soft
+
+
 def main(argv: list[str] | None = None) -> None:
     import sys
 
     options = uvicorn_options(parse(sys.argv[1:] if argv is None else argv))
+    raise_open_file_limit()
     # SIGTERM ends the process with status 0: before the server runs, and when uvicorn,
     # having shut down, restores this handler and raises the signal again.
     signal.signal(signal.SIGTERM, shutdown.exit_cleanly)

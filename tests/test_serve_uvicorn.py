@@ -5,15 +5,22 @@ live tests (tests/live.py) serve it; this one checks the wiring without a server
 from __future__ import annotations
 
 import gc
+import resource
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import uvicorn
 
 from config import shutdown
-from config.serve_uvicorn import load_application, parse, uvicorn_options
+from config.serve_uvicorn import (
+    load_application,
+    parse,
+    raise_open_file_limit,
+    uvicorn_options,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -103,3 +110,54 @@ def test_make_run_serves_with_the_allocator_limited_and_keeps_an_operators_value
         "MALLOC_ARENA_MAX": "4",
         "GLIBC_TUNABLES": "",
     }
+
+
+# The server raises its own limit of open files before uvicorn starts (every socket is a
+# file): run in a child process that starts with a low soft limit, uvicorn replaced by a
+# stub that prints the limit it would run with.
+RAISED = """
+import resource, sys
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))
+import config.serve_uvicorn as serve
+serve.compat_uvicorn.run = lambda **options: print(
+    resource.getrlimit(resource.RLIMIT_NOFILE)[0], hard, options["port"]
+)
+serve.main(["-v", "0", "-p", "8765"])
+"""
+
+
+def test_the_server_starts_with_its_open_file_limit_raised_to_the_hard_limit():
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    env["SECRET_KEY"] = "test-only"
+    shown = subprocess.run(
+        [sys.executable, "-c", RAISED],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    soft, hard, port = (int(n) for n in shown)
+    assert port == 8765
+    if hard == resource.RLIM_INFINITY:
+        assert soft >= 256  # Linux refuses an infinite limit of files: the soft one stays
+    else:
+        assert soft == hard > 256
+
+
+def test_a_limit_already_at_the_hard_limit_is_left_as_it_is(monkeypatch):
+    calls = []
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (4096, 4096))
+    monkeypatch.setattr(resource, "setrlimit", lambda which, limits: calls.append(limits))
+    assert raise_open_file_limit() == 4096
+    assert calls == []
+
+
+def test_a_refused_raise_keeps_the_limit_it_had(monkeypatch):
+    def refuse(which, limits):
+        raise ValueError("not allowed")
+
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (1024, 65536))
+    monkeypatch.setattr(resource, "setrlimit", refuse)
+    assert raise_open_file_limit() == 1024
