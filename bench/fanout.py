@@ -498,9 +498,10 @@ def report(rows: list[dict], args, postgres: bool) -> None:
             f"{row['lost']:>5} {row['extra']:>5} {ratio:>10.2f}"
         )
     print("\nuser_message -> the whole reply (every delta, then the final frame) at the last")
-    print("stream=1 socket, ms")
+    print("stream=1 socket, ms (user, delta: the user's frame, the reply's first delta there)")
     print(
         f"{'layer':7} {'gc':8} {'shape':5} {'sockets':>7} {'p50':>7} {'p99':>7} {'max':>7} "
+        f"{'user p50':>8} {'delta p50':>9} "
         f"{'deltas/reply':>12} {'frames':>7} {'lost':>5} {'broken':>6} {'p50/p50(1)':>10}"
     )
     stream_base: dict[tuple, float] = {}
@@ -514,6 +515,7 @@ def report(rows: list[dict], args, postgres: bool) -> None:
         print(
             f"{row['setup'].layer:7} {row['setup'].gc:8} {row['setup'].shape:5} {row['n']:>7} "
             f"{whole['p50']:>7.1f} {whole['p99']:>7.1f} {whole['max']:>7.1f} "
+            f"{summary(row, 'user_ms')['p50']:>8.1f} {summary(row, 'delta_ms')['p50']:>9.1f} "
             f"{row['deltas'] / replies:>12.1f} {row['frames']:>7} {row['lost']:>5} "
             f"{row['broken']:>6} {ratio:>10.2f}"
         )

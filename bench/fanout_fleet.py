@@ -134,10 +134,12 @@ def run_job(
                     totals[key] += answer[key]
             users = [a["user_last"] for a in answers]
             finals = [a["final_last"] for a in answers]
+            deltas = [a["delta_last"] for a in answers]
             rounds.append(
                 {
                     "user_ms": None if None in users else (max(users) - sent) * 1000,
                     "final_ms": None if None in finals else (max(finals) - sent) * 1000,
+                    "delta_ms": None if None in deltas else (max(deltas) - sent) * 1000,
                 }
             )
             time.sleep(job.get("pause", 0.02))

@@ -278,6 +278,10 @@ class Member:
         await asyncio.sleep(command.get("linger", 0.05))
         users = [c.user_at for c in self.clients]
         finals = [c.final_at for c in self.clients]
+        # The first delta's arrival at each stream=1 client (frames are in arrival order).
+        deltas = [
+            next((at for at, payload in c.frames if DELTA in payload), None) for c in self.clients
+        ]
         totals = {"lost": 0, "extra": 0, "broken": 0, "deltas": 0}
         for client in self.clients:
             check = check_round(client, self.marker, self.stream)
@@ -286,6 +290,7 @@ class Member:
         return {
             "user_last": None if None in users or not users else max(users),
             "final_last": None if None in finals or not finals else max(finals),
+            "delta_last": None if None in deltas or not deltas else max(deltas),
             "frames": sum(len(c.frames) for c in self.clients),
             **totals,
         }

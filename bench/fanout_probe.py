@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import time
 
 from config.asgi import application as served
@@ -45,6 +46,8 @@ def install() -> None:
     _log = open(  # noqa: SIM115 (kept open for the process's life; line-buffered)
         os.path.join(directory, f"gc-{os.getpid()}.log"), "a", buffering=1
     )
+    if interval := os.environ.get("FANOUT_SWITCH_INTERVAL"):
+        sys.setswitchinterval(float(interval))
     if threshold := os.environ.get("FANOUT_GC_THRESHOLD"):
         gc.set_threshold(*(int(n) for n in threshold.split(",")))
     gc.callbacks.append(_record)

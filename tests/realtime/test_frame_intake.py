@@ -53,6 +53,47 @@ async def test_a_frame_that_loads_is_loaded_once_while_every_socket_waits_for_it
     assert len(loads) == 1
 
 
+def finished_at_once(coroutine):
+    """The value of a coroutine that returns without ever suspending (else it fails)."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise AssertionError("the coroutine waited")
+
+
+async def test_a_loading_render_starts_inside_the_first_socket_s_handler():
+    # With 100 sockets a plain task began loading only after the other 99 handlers had run.
+    started = []
+    release = asyncio.Event()
+
+    async def render(event):
+        started.append(event["event_id"])
+        await release.wait()
+        return "loaded"
+
+    event = {"type": "x", "event_id": events.event_id()}
+    first = asyncio.ensure_future(frame_once(dict(event), render))
+    others = [asyncio.ensure_future(frame_once(dict(event), render)) for _ in range(3)]
+    await asyncio.sleep(0)  # each handler has taken one step; the render's first ran in the first
+    assert started == [event["event_id"]]
+    release.set()
+    assert await asyncio.wait_for(asyncio.gather(first, *others), TIMEOUT) == ["loaded"] * 4
+    # Done: the text is kept, and a socket that comes later takes it without waiting.
+    assert finished_at_once(frame_once(dict(event), render)) == "loaded"
+    assert started == [event["event_id"]]
+
+
+async def test_a_render_that_needs_no_wait_gives_its_frame_without_one():
+    async def render(event):
+        return "at once"
+
+    event = {"type": "x", "event_id": events.event_id()}
+    assert finished_at_once(frame_once(dict(event), render)) == "at once"
+    assert finished_at_once(frame_once(dict(event), render)) == "at once"
+
+
 async def test_a_failed_render_is_not_kept_and_an_event_without_id_renders_each_time():
     calls = []
 
