@@ -26,6 +26,7 @@ from ai import engine, events, registry
 from chats import branches, prompts, selectors, services
 from chats.errors import ReplyInFlight
 from chats.models import Chat, Message, MessageRole
+from core import db_batch
 from core.errors import DomainError
 
 logger = logging.getLogger("chats")
@@ -70,7 +71,8 @@ class ChatReply(engine.BaseHooks):
     sent: engine.SentPrompt | None = None
 
     async def prepare(self) -> engine.TurnPlan:
-        return await database_sync_to_async(self._prepare)()
+        # Starts that arrive together store their lines in one transaction (core/db_batch.py).
+        return await db_batch.run(self._prepare)
 
     def _prepare(self) -> engine.TurnPlan:
         with transaction.atomic():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from functools import partial
 
 from asgiref.sync import sync_to_async
 from django.http import HttpResponse
@@ -52,6 +53,7 @@ from config.api.assistant_auth import (
 )
 from config.api.schema import ASSISTANT_ERRORS, ASSISTANT_SIMPLE_ERRORS
 from config.api.throttles import caller_ident
+from core import db_batch
 
 APP_INIT_COOKIE = "app-init"
 CHAT_ERRORS = {**ASSISTANT_ERRORS, **ASSISTANT_SIMPLE_ERRORS}
@@ -230,7 +232,7 @@ class ChatDetailApi(AsyncAssistantApiView):
     async def post(self, request, chat_id: str):
         async with _stream_start_gate():
             identity = assistant_identity(request)
-            chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
+            chat = await db_batch.run(partial(selectors.chat_get_for, identity, chat_id))
             # Validation only (no query): on the event loop, not in a thread hop.
             data = chat_input(ChatStreamInput, request, prefix="Invalid messages")
             turn, _ = await ai_services.sdk_reply_start(
