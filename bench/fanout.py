@@ -123,12 +123,13 @@ class Setup:
         return f"w={self.workers}" if self.workers > 1 else f"p={self.procs}"
 
 
-# The collector's variants (bench/fanout_probe.py): production's (start-up objects frozen,
-# Python's thresholds), nothing frozen, and a raised generation-2 threshold.
+# The collector's variants (bench/fanout_probe.py): production's (config/startup.py: the
+# start-up objects frozen, full collections at a tenth of Python's rate), Python's rate with
+# the freeze (production before issue 19), and nothing of either.
 GC_VARIANTS = {
     "as-is": {},
-    "unfrozen": {"FANOUT_GC_UNFREEZE": "1"},
-    "gen2x10": {"FANOUT_GC_THRESHOLD": "2000,10,100"},
+    "freeze": {"FANOUT_GC_THRESHOLD": "2000,10,10"},
+    "none": {"FANOUT_GC_THRESHOLD": "2000,10,10", "FANOUT_GC_UNFREEZE": "1"},
 }
 
 
@@ -364,6 +365,7 @@ def main() -> None:
     parser.add_argument("--many-workers", type=int, default=2)
     parser.add_argument("--many-load", type=int, default=4, help="load processes for it")
     parser.add_argument("--many-rounds", type=int, default=20)
+    parser.add_argument("--many-gc", default="as-is", help="the collector's variant for it")
     parser.add_argument("--gc-log", default="", help="copy the probe's logs into this directory")
     parser.add_argument(
         "--spread",
@@ -381,7 +383,7 @@ def main() -> None:
     processes = [int(n) for n in args.processes.split(",") if n]
     layers = [name for name in args.layers.split(",") if name]
     variants = [name for name in args.gc_variants.split(",") if name]
-    if unknown := set(variants) - set(GC_VARIANTS):
+    if unknown := {*variants, args.many_gc} - set(GC_VARIANTS):
         raise SystemExit(f"unknown collector variant(s): {', '.join(sorted(unknown))}")
     database_url = os.environ.get("DATABASE_URL", "")
     if database_url:
@@ -390,6 +392,7 @@ def main() -> None:
     log_path = ROOT / ".local" / "bench-fanout.log"
     log_path.parent.mkdir(exist_ok=True)
     setups = [Setup(layer, gc, procs) for layer in layers for gc in variants for procs in processes]
+    setups = setups if clients or stream_clients else []
     rows: list[dict] = []
     many_rows: list[dict] = []
     lives: list[dict] = []
@@ -436,7 +439,7 @@ def main() -> None:
         if many:
             common["env"]["FANOUT_LAYER"] = "pubsub"
             many_rows = measure(
-                Setup("pubsub", workers=args.many_workers),
+                Setup("pubsub", gc=args.many_gc, workers=args.many_workers),
                 many_sizes,
                 load_processes=args.many_load,
                 memory=True,
@@ -581,7 +584,8 @@ def report_many(rows: list[dict], args) -> None:
     handshake1 = percentile(one["connect_ms"], 0.5)
     print(
         f"\n{n:,} sockets on one host: uvicorn --workers {workers} (python -m "
-        f"config.serve_uvicorn), PostgreSQL + Redis (pub/sub layer), {many['load_processes']} "
+        f"config.serve_uvicorn), collector {many['setup'].gc}, PostgreSQL + Redis (pub/sub "
+        f"layer), {many['load_processes']} "
         f"load processes (at most {args.in_flight} handshakes under way in each), "
         f"{args.many_rounds} rounds after {args.warmup} warm-up; baseline: 1 socket on the same "
         "servers in the same run"

@@ -7,10 +7,12 @@ import it adds a `gc.callbacks` entry that writes one line per collection to
 objects collected), so the benchmark reads every worker's collections and keeps those that
 fall in a window it measured (a connection burst, the rounds).
 
-Variants, for comparing what the collector does (environment, read at import):
-- FANOUT_GC_THRESHOLD=`a,b,c`: `gc.set_threshold(a, b, c)` before the server starts;
-- FANOUT_GC_UNFREEZE=1: the objects `config.startup` froze are handed back to the collector
-  at the first request, as if nothing had been frozen.
+Variants, for comparing what the collector does (environment, applied at the first
+request, after `config.startup` has set production's):
+- FANOUT_GC_THRESHOLD=`a,b,c`: `gc.set_threshold(a, b, c)`;
+- FANOUT_GC_UNFREEZE=1: the objects `config.startup` froze are handed back to the collector,
+  as if nothing had been frozen;
+- FANOUT_SWITCH_INTERVAL=`seconds`: `sys.setswitchinterval` (the GIL's).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from config.asgi import application as served
 
 _started: dict[str, float] = {}
 _log = None
-_unfreeze = os.environ.get("FANOUT_GC_UNFREEZE") == "1"
+_first = True
 
 
 def _record(phase: str, info: dict) -> None:
@@ -46,19 +48,24 @@ def install() -> None:
     _log = open(  # noqa: SIM115 (kept open for the process's life; line-buffered)
         os.path.join(directory, f"gc-{os.getpid()}.log"), "a", buffering=1
     )
+    gc.callbacks.append(_record)
+
+
+def _variant() -> None:
     if interval := os.environ.get("FANOUT_SWITCH_INTERVAL"):
         sys.setswitchinterval(float(interval))
     if threshold := os.environ.get("FANOUT_GC_THRESHOLD"):
         gc.set_threshold(*(int(n) for n in threshold.split(",")))
-    gc.callbacks.append(_record)
+    if os.environ.get("FANOUT_GC_UNFREEZE") == "1":
+        gc.unfreeze()
 
 
 install()
 
 
 async def application(scope, receive, send):
-    global _unfreeze
-    if _unfreeze:
-        _unfreeze = False
-        gc.unfreeze()
+    global _first
+    if _first:
+        _first = False
+        _variant()
     return await served(scope, receive, send)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from config import shutdown
+from config import shutdown, startup
 from config.serve_uvicorn import (
     load_application,
     parse,
@@ -52,20 +52,27 @@ def test_the_factory_loads_the_named_application_and_freezes_start_up_objects():
     from config.asgi import application
 
     before = gc.get_freeze_count()
+    thresholds = gc.get_threshold()
     try:
         loaded = load_application()
         assert isinstance(loaded, shutdown.ShutdownAware) and loaded.app is application
         assert gc.get_freeze_count() > before
+        # Full collections ten times rarer than Python's default; the young ones unchanged.
+        assert gc.get_threshold() == (*thresholds[:2], startup.FULL_COLLECTION_THRESHOLD)
+        assert startup.FULL_COLLECTION_THRESHOLD == 100
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def test_uvicorn_accepts_every_option():
     config = uvicorn.Config(**uvicorn_options(parse(["-v", "0", "config.asgi:application"])))
+    thresholds = gc.get_threshold()
     try:
         config.load()
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
     from config.asgi import application
 
     assert config.loaded_app.app is application
