@@ -68,8 +68,11 @@ def chat_messages_prefetch(chat: Chat) -> Chat:
 
 
 def chat_tree(chat_pk: uuid.UUID) -> list[Message]:
-    """Every message of the chat, every branch, oldest first (one query)."""
-    return list(Message.objects.filter(chat_id=chat_pk).order_by("created_at", "pk"))
+    """Every message of the chat, every branch, oldest first (one query). A reply's prompt
+    record (up to the history budget each) is left in the database: only its route reads it."""
+    return list(
+        Message.objects.filter(chat_id=chat_pk).defer("prompt").order_by("created_at", "pk")
+    )
 
 
 # --- The message tree (pure: works on the list `chat_tree` loaded) ------------------------

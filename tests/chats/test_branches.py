@@ -69,6 +69,20 @@ class TestQueryCount:
             assert messages[4]["versions"]["count"] == versions
             assert messages[4]["versions"]["index"] == versions - 1
 
+    def test_reading_a_chat_leaves_the_replies_prompt_records_in_the_database(
+        self, auth_client, user, django_assert_num_queries
+    ):
+        chat = ChatFactory(owner=user)
+        conversation(chat, 2)
+        Message.objects.filter(chat=chat, role="assistant").update(
+            prompt={"messages": [{"role": "system", "content": "x" * 10_000}]}
+        )
+        with django_assert_num_queries(3) as captured:
+            assert auth_client.get(f"/api/chats/{chat.pk}").status_code == 200
+        messages_query = captured.captured_queries[-1]["sql"]
+        assert "chats_message" in messages_query
+        assert '"prompt"' not in messages_query
+
 
 class TestChatsStoredBeforeTheTree:
     def test_read_in_stored_order_without_versions(self):
