@@ -1,31 +1,42 @@
-"""Socket fan-out: one game session's `user_message` reaching 1, 100 and 500 sockets.
+"""Socket fan-out: one game session's `user_message` reaching 1, 100, 500 and 10,000 sockets.
 
     REDIS_URL=redis://127.0.0.1:6379/5 SECRET_KEY=bench-only \\
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/aistory_fanout \\
-      .venv/bin/python bench/fanout.py            # --clients 1,100,500 --processes 1,2
-                                                  # --stream-clients 1,100 --layers core,pubsub
-                                                  # --servers uvicorn,daphne
-                                                  # --rounds 100
+      .venv/bin/python bench/fanout.py            # --clients 1,100,500 --stream-clients 1,100
+                                                  # --processes 1 --layers pubsub
+                                                  # --gc-variants as-is --rounds 40
+                                                  # --many 10000 --many-workers 2
+                                                  # --many-load 4 --many-rounds 20
 
-For each channel layer (`core`: the settings' channels_redis layer; `pubsub`: channels_redis's
-pub/sub layer, through bench/fanout_settings.py), each server (`--servers`: uvicorn through
-`python -m config.serve_uvicorn`, production's; daphne through `python -m config.serve`) and
-each number of server processes (each on its own loopback port, all sharing Redis, pinned to
-core 0 when there are two cores; with `--spread` process i on core i and the load generator
-unpinned), it starts the servers on the scratch database (migrated
-here; without DATABASE_URL an embedded SQLite file), seeds one session per measurement, and
-runs the load generator (bench/fanout_load.py, pinned to core 1) once per client count:
-the clients connect in one burst, split round-robin over the processes, then client 0 sends
-a `user_message` per round. Printed, per measurement: the time from the send to the user's
-`chat` frame at the last client (p50, p99, max over the rounds), the same to the assistant's
-reply, the handshake p99 of the burst, frames counted, lost and extra; then the same session
-with `stream=1` sockets: the time until the last socket has the whole reply (every delta and
-the final frame), and whether the deltas joined equal the reply. The targets of issue 10
-(item 5) close the output, each figure beside its baseline from the same run.
+Part one, per channel layer (`pubsub`: the settings' channels_redis pub/sub layer; `core`:
+channels_redis's core layer, through bench/fanout_settings.py), collector variant
+(`GC_VARIANTS`) and number of server processes (each on its own loopback port, all sharing
+Redis, pinned to core 0 when there are two cores; with `--spread` process i on core i and
+the load unpinned): the servers start through the production entry point
+(`python -m config.serve_uvicorn`) on the scratch database (migrated here; without
+DATABASE_URL an embedded SQLite file), one session is seeded per measurement, and the load
+(bench/fanout_fleet.py driving bench/fanout_load.py, pinned to core 1) runs once per client
+count: the clients connect in one burst, then client 0 sends a `user_message` per round.
+Printed: the time from the send to the user's `chat` frame at the last client (p50, p99,
+max), to the assistant's reply, the handshake p99, frames counted, lost and extra; the same
+session with `stream=1` sockets (the time until the last socket has the whole reply, and
+whether the deltas joined equal it); the servers' garbage collections during each burst
+and during the rounds (bench/fanout_probe.py, the bench's own ASGI wrapper: a
+`gc.callbacks` entry); the targets of issues 10 and 19, each beside its baseline from the
+same run.
+
+Part two (`--many`, on PostgreSQL only): one server of `--many-workers` processes on one
+port, unpinned, as a host runs it; first one socket (the baseline), then `--many` sockets
+from `--many-load` load processes. Printed: resident memory per idle socket (the workers'
+RSS after the handshakes minus before, over the count), the time for the handshakes, the
+broadcast's time at the last socket (p50, p99) against one socket's, frames lost, the full
+collections meanwhile. The script, its load processes and its servers raise their limit of
+open files to the hard limit.
 
 The offline provider answers with no delay (AI_OFFLINE_DELAY=0); the game and AI-turn
-limits are off. Only 127.0.0.1 is contacted; every round has a deadline and every server is
-stopped by the script. Server logs go to .local/bench-fanout.log.
+limits are off; the servers get the allocator environment `make run` sets. Only 127.0.0.1
+is contacted; every round has a deadline and every server is stopped by the script. Server
+logs go to .local/bench-fanout.log.
 """
 
 from __future__ import annotations
@@ -354,7 +365,7 @@ def main() -> None:
     parser.add_argument("--stream-rounds", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument(
-        "--in-flight", type=int, default=1000, help="handshakes under way at once, a load process"
+        "--in-flight", type=int, default=500, help="handshakes under way at once, a load process"
     )
     parser.add_argument(
         "--many",
