@@ -102,13 +102,18 @@ def _live() -> dict:
     }
 
 
-async def _settled() -> None:
+def _turns() -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if type(o) is engine.Turn)
+
+
+async def _settled(baseline: int) -> None:
     """Wait (a bounded poll) until the last turns' tasks have ended: a client reads `[DONE]`
     as the turn announces its end, and the turn's task returns a moment later. A turn kept
-    for good would stay past the poll, and fail below by name."""
+    for good would stay past the poll, and fail below by name. `baseline`: the turns alive
+    before this test's streams (another test's, which this one does not judge)."""
     for _ in range(100):
-        gc.collect()
-        if not any(type(o) is engine.Turn for o in gc.get_objects()):
+        if _turns() <= baseline:
             return
         await asyncio.sleep(0.02)
 
@@ -116,19 +121,22 @@ async def _settled() -> None:
 async def test_many_streamed_replies_leave_no_state_behind(lifted, http):
     await _streams(http, WARM_UP)  # imports, caches, the client's pool, the idle threads
     lifted.requests.clear()  # the fake server's record of each request is the test's own
+    await _settled(0)
+    baseline = _turns()  # 0 unless an earlier test left one (it would fail on its own)
     before = _live()
 
     await _streams(http, STREAMS)
     assert len(lifted.requests_to("chat")) == STREAMS
     lifted.requests.clear()
-    await _settled()
+    await _settled(baseline)
     middle = _live()
     await _streams(http, STREAMS)
     lifted.requests.clear()
-    await _settled()
+    await _settled(baseline)
     after = _live()
 
-    assert (after["running"], after["by_key"]) == (0, 0)
+    left = (after["running"] - before["running"], after["by_key"] - before["by_key"])
+    assert left == (0, 0), (before, after)
     assert after["per_stream"] == dict.fromkeys(after["per_stream"], 0), after["per_stream"]
     assert after["tasks"] <= before["tasks"]
     assert after["executors"] <= before["executors"]
