@@ -57,9 +57,9 @@ def test_the_factory_loads_the_named_application_and_freezes_start_up_objects():
         loaded = load_application()
         assert isinstance(loaded, shutdown.ShutdownAware) and loaded.app is application
         assert gc.get_freeze_count() > before
-        # Full collections ten times rarer than Python's default; the young ones unchanged.
+        # Full collections a hundred times rarer than Python's default; young ones unchanged.
         assert gc.get_threshold() == (*thresholds[:2], startup.FULL_COLLECTION_THRESHOLD)
-        assert startup.FULL_COLLECTION_THRESHOLD == 100
+        assert startup.FULL_COLLECTION_THRESHOLD == 1000
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
