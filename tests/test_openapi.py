@@ -37,6 +37,7 @@ BODYLESS = {
     "/api/session/end",
     "/api/v1/invitations/{invitation_id}/accept",
     "/api/v1/media/{media_id}/reanalyze",
+    "/api/chats/{chat_id}/messages/{message_id}/activate",
 }
 M_ROUTES = {
     "/api/auth/login": {"post"},
@@ -67,6 +68,7 @@ A_ROUTES = {
     "/api/chats/{chat_id}/messages": {"post"},
     "/api/chats/{chat_id}/state": {"get", "post"},
     "/api/chats/{chat_id}/messages/{message_id}/prompt": {"get"},
+    "/api/chats/{chat_id}/messages/{message_id}/activate": {"post"},
 }
 
 
