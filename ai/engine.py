@@ -236,18 +236,21 @@ class Turn:
         client that reads `Done` and asks again at once finds the conversation free, and the
         process's turn count already down."""
         done = Done() if self.events else None
-        if done is not None:
-            self.events.append(done)
-            if self.log is not None:
-                self.log.append(done)
+        if done is not None and self.log is not None:
+            self.log.append(done)  # the log frees the conversation as it writes `done`
         if self.log is not None:
             await self.log.close()
         if self.claimed and (self.log is None or self.log.broken):
             await asyncio.to_thread(replay.release, self.key)
-        self.finished = True
         registry.remove(self)
         limits.release()
         metrics.TURNS_IN_FLIGHT.dec()
+        # Readers here see `Done` only now: a reader woken while the turn was still freeing
+        # the conversation would otherwise read `Done` early, and its client's next request
+        # could find the conversation busy.
+        if done is not None:
+            self.events.append(done)
+        self.finished = True
         self._wakeup.set()
         if done is not None:
             try:
