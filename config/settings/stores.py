@@ -28,6 +28,10 @@ else:
             # Django's SQLite backend that creates the file's directory when it connects.
             "ENGINE": "config.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(LOCAL_DIR / "db.sqlite3")),
+            # Requests and turns run their sync code on reused threads (core/threads.py), so
+            # each of those threads keeps its connection: opening one (connect, the PRAGMAs,
+            # Django's SQL functions) cost about 1 ms, three times per streamed reply.
+            "CONN_MAX_AGE": None,
             # IMMEDIATE takes the write lock at BEGIN, so counters bumped inside a
             # transaction (message sequence numbers) cannot interleave. WAL lets readers run
             # beside the writer.
