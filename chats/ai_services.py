@@ -7,7 +7,8 @@
   (SSE) only renders the turn's events.
 - `character_turn` runs family C's turn: the character's reply, then the state extraction
   (structured output) merged into the chat's state. If only the extraction fails, the reply
-  is kept and the state is unchanged.
+  is kept and the state is unchanged. A character chat's streamed reply (A's route) takes
+  the same steps.
 Writes go through `services`, reads through `selectors`; nothing waits on the model inside a
 transaction.
 """
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -28,6 +31,9 @@ from chats.errors import ReplyInFlight
 from chats.models import Chat, Message, MessageRole
 from core import db_batch
 from core.errors import DomainError
+
+if TYPE_CHECKING:
+    from chats.identity import Identity
 
 logger = logging.getLogger("chats")
 
@@ -49,7 +55,11 @@ def model_for(requested: str | None) -> str | None:
 class ChatReply(engine.BaseHooks):
     """A chat's part of a turn: its prompt and history, and its reply row. The chat takes one
     turn at a time: `prepare` claims it in the turn registry, which also logs the turn's
-    events so another process can resume or stop it."""
+    events so another process can resume or stop it.
+
+    A character chat's turn (family C) goes on after the reply: it extracts the scene's new
+    state and merges it, and the reply keeps the state it led to, so the branch it ends has
+    its own state."""
 
     chat_id: str
     user_id: str | None
@@ -65,7 +75,10 @@ class ChatReply(engine.BaseHooks):
     regenerate: bool = False
     regenerate_id: str | None = None
     parent_pk: int | None = None
-    keeps_state = False  # family C: a reply keeps the state it led to
+    # Who must own the chat (checked in `prepare`, where the chat's row is locked and read
+    # once); None when the caller has checked it.
+    owner: Identity | None = None
+    keeps_state: bool = False  # a character chat: the reply keeps the state it led to
     # The prompt as built (lorebook entries included) and as the engine sent it.
     chat_prompt: prompts.ChatPrompt | None = None
     sent: engine.SentPrompt | None = None
@@ -76,7 +89,7 @@ class ChatReply(engine.BaseHooks):
 
     def _prepare(self) -> engine.TurnPlan:
         with transaction.atomic():
-            chat = selectors.chat_for_turn(self.chat_id)
+            chat = services.chat_locked(self.chat_id, owner=self.owner)
             if not registry.claim(turn_key(self.chat_id)):
                 raise ReplyInFlight("A reply is already being generated for this chat")
             if self.regenerate:
@@ -89,6 +102,7 @@ class ChatReply(engine.BaseHooks):
                     previous_id=self.previous_id,
                 )
             history = place.history
+        self.keeps_state = chat.character_id is not None
         self.user_message = place.line
         self.user_content = place.line.content if place.line is not None else ""
         self.parent_pk = place.parent.pk
@@ -121,15 +135,9 @@ class ChatReply(engine.BaseHooks):
             ),
         )
 
-
-@dataclass
-class CharacterReply(ChatReply):
-    """Family C: after the reply, extract the scene's new state and merge it; the reply keeps
-    the state it led to, so the branch it ends has its own state."""
-
-    keeps_state = True
-
     async def after_saved(self, message: Message, emit) -> dict:
+        if not self.keeps_state:
+            return {}
         keys = tuple(settings.CHAT_STATE_KEYS)
         try:
             extracted = await ai.structured(
@@ -156,7 +164,8 @@ class CharacterReply(ChatReply):
 
 async def reply_start(
     *,
-    chat: Chat,
+    chat_id: object,
+    owner: Identity | None,
     user_id: str | None,
     user_content: str | None,
     model: str | None,
@@ -167,13 +176,17 @@ async def reply_start(
 ) -> tuple[engine.Turn, ChatReply]:
     """Start the chat's streamed reply (one at a time per chat: 409 while one runs, here or
     in another process; the claim in `prepare` makes it atomic, this look only spares a
-    busy chat the caller's rate count)."""
-    key = turn_key(chat.pk)
+    busy chat the caller's rate count). `owner` must own the chat (checked in `prepare`,
+    in the same query that locks the chat's row); None when the caller checked it."""
+    chat_pk = selectors.parse_chat_id(chat_id)
+    key = turn_key(chat_pk)
     if await registry.busy(key):
+        if owner is not None:  # another's chat, or an unknown one, is not answered as busy
+            await db_batch.run(partial(selectors.chat_get_for, owner, chat_pk))
         raise ReplyInFlight("A reply is already being generated for this chat")
-    hooks_class = CharacterReply if chat.character_id else ChatReply
-    hooks = hooks_class(
-        chat_id=str(chat.pk),
+    hooks = ChatReply(
+        chat_id=str(chat_pk),
+        owner=owner,
         user_id=user_id,
         user_content=user_content,
         model=model_for(model),
@@ -185,13 +198,14 @@ async def reply_start(
 
 
 async def sdk_reply_start(
-    *, chat: Chat, data: dict, caller: str | None = None
+    *, chat_id: object, owner: Identity, data: dict, caller: str | None = None
 ) -> tuple[engine.Turn, ChatReply]:
     """`POST /api/chats/{id}` as the seed or the AI SDK sends it (`ChatStreamInput`): a
     regenerate of `messageId`, else the reply to the request's last user message."""
     if data.get("trigger") == "regenerate-message":
         return await reply_start(
-            chat=chat,
+            chat_id=chat_id,
+            owner=owner,
             user_id=None,
             user_content=None,
             model=data.get("model"),
@@ -201,7 +215,8 @@ async def sdk_reply_start(
         )
     last = user_message_of(data["messages"])
     return await reply_start(
-        chat=chat,
+        chat_id=chat_id,
+        owner=owner,
         user_id=last.get("id"),
         user_content=last["text"],
         model=data.get("model"),
@@ -216,7 +231,7 @@ async def character_turn(
     """A user line of a character chat: store it, reply, extract the state. Returns the
     stored user message and the turn's outcome (extras hold `state` or `state_error`)."""
     turn, hooks = await reply_start(
-        chat=chat, user_id=None, user_content=content, model=None, caller=caller
+        chat_id=chat.pk, owner=None, user_id=None, user_content=content, model=None, caller=caller
     )
     outcome = await turn.result()
     return hooks.user_message, outcome

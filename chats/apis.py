@@ -232,11 +232,16 @@ class ChatDetailApi(AsyncAssistantApiView):
     async def post(self, request, chat_id: str):
         async with _stream_start_gate():
             identity = assistant_identity(request)
-            chat = await db_batch.run(partial(selectors.chat_get_for, identity, chat_id))
-            # Validation only (no query): on the event loop, not in a thread hop.
-            data = chat_input(ChatStreamInput, request, prefix="Invalid messages")
+            try:
+                # Validation only (no query): on the event loop, not in a thread hop.
+                data = chat_input(ChatStreamInput, request, prefix="Invalid messages")
+            except Exception:
+                # An unknown chat, or another's, is answered as such before its body is.
+                await db_batch.run(partial(selectors.chat_get_for, identity, chat_id))
+                raise
+            # The chat is read, checked and locked once, by the turn's prepare step.
             turn, _ = await ai_services.sdk_reply_start(
-                chat=chat, data=data, caller=caller_ident(request)
+                chat_id=chat_id, owner=identity, data=data, caller=caller_ident(request)
             )
         return sse.sse_response(turn)
 

@@ -1,7 +1,7 @@
 """Writers of the message tree (families A and C): where a turn's reply goes, regenerate,
 edit, and switching versions.
 
-Every writer locks the chat's row first (`services.chat_lock`), then loads the chat's
+Every writer locks the chat's row first (`services.chat_locked`), then loads the chat's
 messages once and works on the tree in Python (`selectors.branch_to` and friends).
 
 Where a streamed turn's user line goes (`turn_submit`), the rule that finds an edit:
@@ -46,9 +46,9 @@ def turn_submit(
     chat: Chat, *, client_id: str | None, content: str, previous_id: str | None
 ) -> TurnPlace:
     """Store (or find, or edit) a turn's user line by the rule above; it becomes the leaf.
-    Call inside a transaction."""
+    Call inside a transaction, with `chat` as `services.chat_locked` read it."""
     services.message_content_check(content)
-    leaf_id, state = services.chat_lock(chat.pk)
+    leaf_id, state = chat.leaf_id, chat.state
     messages = selectors.chat_tree(chat.pk)
     by_id = {message.client_id: message for message in messages}
     stored = by_id.get(client_id) if client_id else None
@@ -82,8 +82,9 @@ def turn_regenerate(chat: Chat, *, message_id: str | None) -> TurnPlace:
     """Place a new version of the assistant reply `message_id`: it follows the same parent,
     whose branch becomes active (the old reply stays, an earlier version). Without an id,
     the active leaf's reply is regenerated, or a leaf user line is answered (the AI SDK's
-    `regenerate()` after a failed reply). Call inside a transaction."""
-    leaf_id, state = services.chat_lock(chat.pk)
+    `regenerate()` after a failed reply). Call inside a transaction, with `chat` as
+    `services.chat_locked` read it."""
+    leaf_id, state = chat.leaf_id, chat.state
     messages = selectors.chat_tree(chat.pk)
     by_pk = {message.pk: message for message in messages}
     if message_id:

@@ -157,11 +157,3 @@ def chat_history(chat: Chat | uuid.UUID | str) -> list[dict]:
     leaf_id = Chat.all_chats.filter(pk=chat_pk).values_list("leaf_id", flat=True).first()
     branch = branch_to(chat_tree(chat_pk), leaf_id)
     return [{"role": message.role, "content": message.content} for message in branch]
-
-
-def chat_for_turn(chat_id: object) -> Chat:
-    """A chat with its character, for a turn's prompt (ChatNotFound once deleted)."""
-    try:
-        return Chat.objects.select_related("character").get(pk=parse_chat_id(chat_id))
-    except Chat.DoesNotExist:
-        raise ChatNotFound(CHAT_NOT_FOUND) from None

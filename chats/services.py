@@ -1,7 +1,7 @@
 """Writers of chats and their messages (families A and C).
 
-Messages are upserted by their client id inside a transaction that first touches the chat
-row: that row lock serialises writers of one chat (PostgreSQL; SQLite serialises every
+Messages are upserted by their client id inside a transaction that first locks the chat
+row (`chat_locked`): that lock serialises writers of one chat (PostgreSQL; SQLite serialises every
 writer), so two saves of one id update one row instead of failing on the unique constraint.
 """
 
@@ -19,7 +19,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from characters.models import Character
-from chats.errors import ChatContentTooLarge, ChatNotFound, InvalidChatInput, InvalidChatState
+from chats.errors import (
+    ChatContentTooLarge,
+    ChatNotFound,
+    ChatNotYours,
+    InvalidChatInput,
+    InvalidChatState,
+)
 from chats.models import TITLE_MAX_CHARS, Chat, Message, MessageRole
 from chats.selectors import CHAT_NOT_FOUND, chat_messages_prefetch, parse_chat_id
 from core.limits import content_size_check
@@ -43,21 +49,28 @@ def message_content_check(content: str) -> None:
     content_size_check(content, error=ChatContentTooLarge)
 
 
-def _chat_touch(chat_pk: uuid.UUID) -> None:
-    """Bump the chat's updated_at, locking its row until the transaction ends."""
-    if not Chat.objects.filter(pk=chat_pk).update(updated_at=timezone.now()):
-        raise ChatNotFound(CHAT_NOT_FOUND)
+def chat_touch(chat_pk: uuid.UUID) -> None:
+    """Bump the chat's updated_at (a write that sets no leaf)."""
+    Chat.objects.filter(pk=chat_pk).update(updated_at=timezone.now())
 
 
-def chat_lock(chat_pk: uuid.UUID) -> tuple[int | None, dict]:
-    """Lock the chat's row (in a transaction) and read its leaf and state.
+def chat_locked(chat_pk: uuid.UUID, *, owner: Identity | None = None) -> Chat:
+    """The chat's row with its character, locked until the transaction ends (one
+    `SELECT … FOR UPDATE`); ChatNotFound when there is none, ChatNotYours when `owner` is
+    given and does not own it.
 
     A chat whose messages were stored before the tree existed, with no leaf, is linked
     here first, each message following the one before it, as migration 0003 linked them.
     """
-    _chat_touch(chat_pk)
-    leaf_id, state = Chat.objects.filter(pk=chat_pk).values_list("leaf_id", "state").get()
-    if leaf_id is None:
+    try:
+        chat = (
+            Chat.objects.select_for_update(of=("self",)).select_related("character").get(pk=chat_pk)
+        )
+    except Chat.DoesNotExist:
+        raise ChatNotFound(CHAT_NOT_FOUND) from None
+    if owner is not None and not owner.owns(chat):
+        raise ChatNotYours("Unauthorized")
+    if chat.leaf_id is None:
         rows = list(
             Message.objects.filter(chat_id=chat_pk)
             .order_by("created_at", "pk")
@@ -66,13 +79,22 @@ def chat_lock(chat_pk: uuid.UUID) -> tuple[int | None, dict]:
         if rows and not any(parent for _, parent in rows):
             for (previous, _), (pk, _) in pairwise(rows):
                 Message.objects.filter(pk=pk).update(parent_id=previous)
-        leaf_id = rows[-1][0] if rows else None
-    return leaf_id, state or {}
+        chat.leaf_id = rows[-1][0] if rows else None
+    chat.state = chat.state or {}
+    return chat
+
+
+def chat_lock(chat_pk: uuid.UUID) -> tuple[int | None, dict]:
+    """Lock the chat's row (in a transaction) and read its leaf and state
+    (`chat_locked`)."""
+    chat = chat_locked(chat_pk)
+    return chat.leaf_id, chat.state
 
 
 def leaf_set(chat_pk: uuid.UUID, message_pk: int) -> None:
-    """Make `message_pk` the last message of the chat's active branch."""
-    Chat.objects.filter(pk=chat_pk).update(leaf_id=message_pk)
+    """Make `message_pk` the last message of the chat's active branch (and bump the chat's
+    updated_at)."""
+    Chat.objects.filter(pk=chat_pk).update(leaf_id=message_pk, updated_at=timezone.now())
 
 
 def chat_state_set(chat_pk: uuid.UUID, state: dict) -> None:
@@ -200,6 +222,8 @@ def message_save(
         )
         if created:  # a new message follows the active branch's last one
             leaf_set(chat.pk, message.pk)
+        else:
+            chat_touch(chat.pk)
     return message
 
 
@@ -241,6 +265,8 @@ def reply_store(
         )
         if created and leaf_id == parent:
             leaf_set(chat_pk, message.pk)
+        else:
+            chat_touch(chat_pk)
     return message
 
 

@@ -11,6 +11,8 @@ from django.apps import apps
 from django.db import transaction
 
 from chats import branches, selectors, services
+from chats.errors import ChatNotFound, ChatNotYours
+from chats.identity import Identity
 from chats.models import Chat, Message
 from tests.factories import CharacterFactory, ChatFactory, ChatMessageFactory
 from tests.helpers import json_body
@@ -21,13 +23,15 @@ pytestmark = pytest.mark.django_db
 def regenerate(chat: Chat, reply: Message, text: str) -> Message:
     """What a regenerate turn writes: place it, then store the new version."""
     with transaction.atomic():
-        place = branches.turn_regenerate(chat, message_id=reply.client_id)
+        place = branches.turn_regenerate(services.chat_locked(chat.pk), message_id=reply.client_id)
     return services.reply_store(chat.pk, services.new_client_id(), text, parent_pk=place.parent.pk)
 
 
 def edit(chat: Chat, line: Message, text: str) -> Message:
     with transaction.atomic():
-        place = branches.turn_submit(chat, client_id=line.client_id, content=text, previous_id=None)
+        place = branches.turn_submit(
+            services.chat_locked(chat.pk), client_id=line.client_id, content=text, previous_id=None
+        )
     return place.line
 
 
@@ -40,6 +44,22 @@ def conversation(chat: Chat, turns: int) -> list[Message]:
 
 
 class TestQueryCount:
+    def test_a_streamed_turns_user_line_is_four_queries(self, django_assert_num_queries):
+        """What a stream start's prepare step writes, in its transaction: the chat's row read,
+        checked and locked once (with its character), its messages, the line, the leaf."""
+        chat = ChatFactory(character=CharacterFactory())
+        conversation(chat, 2)
+        with transaction.atomic():
+            with django_assert_num_queries(4) as captured:
+                locked = services.chat_locked(chat.pk, owner=Identity(anon_id=chat.anon_id))
+                place = branches.turn_submit(
+                    locked, client_id="u-new", content="Next", previous_id=None
+                )
+            assert locked.character.name  # read with the chat, no query of its own
+        assert captured.captured_queries[0]["sql"].startswith("SELECT")
+        assert [m["content"] for m in place.history][-1] == "Next"
+        assert Chat.objects.get(pk=chat.pk).leaf_id == place.line.pk
+
     @pytest.mark.parametrize("versions", [1, 4])
     def test_a_chat_with_branches_is_three_queries(
         self, auth_client, user, django_assert_num_queries, versions
@@ -82,6 +102,17 @@ class TestQueryCount:
         messages_query = captured.captured_queries[-1]["sql"]
         assert "chats_message" in messages_query
         assert '"prompt"' not in messages_query
+
+
+class TestChatLocked:
+    def test_an_unknown_chat_is_not_found_and_another_identitys_is_not_yours(self):
+        chat = ChatFactory()
+        with transaction.atomic(), pytest.raises(ChatNotFound):
+            services.chat_locked(Chat().pk)
+        with transaction.atomic(), pytest.raises(ChatNotYours):
+            services.chat_locked(chat.pk, owner=Identity(anon_id="anon-someone-else"))
+        with transaction.atomic():
+            assert services.chat_locked(chat.pk, owner=Identity(anon_id=chat.anon_id)) == chat
 
 
 class TestChatsStoredBeforeTheTree:

@@ -249,6 +249,33 @@ async def test_a_second_stream_while_one_is_in_flight_is_409(http, settings):
     await original
 
 
+async def test_an_unknown_or_foreign_chat_is_answered_before_its_body_or_its_reply_in_flight(
+    http, settings
+):
+    """The chat is checked before anything else about the request: an unknown chat is 404
+    and another identity's is 401, whatever the body, and whether or not a reply of it is in
+    flight (another's chat is never answered as busy)."""
+    settings.AI_OFFLINE_DELAY = 0.02
+    chat = await new_chat(http)
+    bad = {"messages": [{"role": "robot"}]}
+    good = {"messages": [{"role": "user", "content": "Go on"}]}
+    for unknown in ["00000000-0000-0000-0000-000000000000", "not-a-chat-id"]:
+        a_error(await http.post(f"/api/chats/{unknown}", json=bad), 404)
+        a_error(await http.post(f"/api/chats/{unknown}", json=good), 404)
+    original = asyncio.create_task(http.post(f"/api/chats/{chat['id']}", json=good))
+    await wait_in_flight(chat["id"])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url=BASE
+    ) as stranger:
+        await new_chat(stranger)  # a cookie identity of its own
+        for body in [bad, good]:
+            a_error(await stranger.post(f"/api/chats/{chat['id']}", json=body), 401)
+    a_error(await http.post(f"/api/chats/{chat['id']}", json=bad), 400)
+    a_error(await http.post(f"/api/chats/{chat['id']}", json=good), 409, "already")
+    assert (await original).status_code == 200
+    assert [m.role for m in await messages_of(chat["id"])] == ["user", "user", "assistant"]
+
+
 async def test_stop_ends_the_stream_and_stores_the_partial_reply_marked_stopped(http, settings):
     settings.AI_OFFLINE_DELAY = 0.05
     chat = await new_chat(http)
