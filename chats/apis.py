@@ -8,10 +8,6 @@ and messages views are async (adrf): the detail class also serves the streamed r
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from functools import partial
-
 from asgiref.sync import sync_to_async
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -26,7 +22,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from ai import registry, replay
-from chats import ai_services, branches, selectors, services, sse
+from chats import ai_services, branches, selectors, services, sse, stream_admission
 from chats.ai_serializers import (
     CharacterTurnOutput,
     CharacterTurnPartialOutput,
@@ -53,7 +49,6 @@ from config.api.assistant_auth import (
 )
 from config.api.schema import ASSISTANT_ERRORS, ASSISTANT_SIMPLE_ERRORS
 from config.api.throttles import caller_ident
-from core import db_batch
 
 APP_INIT_COOKIE = "app-init"
 CHAT_ERRORS = {**ASSISTANT_ERRORS, **ASSISTANT_SIMPLE_ERRORS}
@@ -61,22 +56,6 @@ CHAT_ID = OpenApiParameter(
     "chat_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The chat's id"
 )
 INVALID_MESSAGE = "Invalid message data"
-
-# Streamed replies that may be starting at once in a process (their identity, chat and
-# prepare steps: thread hops of ORM work). Fifty starts at once put fifty threads in the queue
-# for the GIL, and the event loop, which relays the tokens of every live stream, waited behind
-# them (bench/sse_relay.py); past this many, a start waits its turn on the loop instead.
-STREAM_STARTS_AT_ONCE = 2
-_start_gates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _stream_start_gate() -> asyncio.Semaphore:
-    """The gate of this event loop (a semaphore belongs to the loop that first waits on it)."""
-    loop = asyncio.get_running_loop()
-    gate = _start_gates.get(loop)
-    if gate is None:
-        gate = _start_gates[loop] = asyncio.Semaphore(STREAM_STARTS_AT_ONCE)
-    return gate
 
 
 class PingApi(AssistantApiView):
@@ -230,15 +209,9 @@ class ChatDetailApi(AsyncAssistantApiView):
         operation_id="chats_stream",
     )
     async def post(self, request, chat_id: str):
-        async with _stream_start_gate():
+        async with stream_admission.start_gate():
             identity = assistant_identity(request)
-            try:
-                # Validation only (no query): on the event loop, not in a thread hop.
-                data = chat_input(ChatStreamInput, request, prefix="Invalid messages")
-            except Exception:
-                # An unknown chat, or another's, is answered as such before its body is.
-                await db_batch.run(partial(selectors.chat_get_for, identity, chat_id))
-                raise
+            data = await stream_admission.stream_body(request, identity, chat_id)
             # The chat is read, checked and locked once, by the turn's prepare step.
             turn, _ = await ai_services.sdk_reply_start(
                 chat_id=chat_id, owner=identity, data=data, caller=caller_ident(request)

@@ -12,7 +12,7 @@ import pytest
 
 from ai import engine, events
 from ai.providers.openai_compat import sse_data
-from chats import apis, sse
+from chats import sse, stream_admission
 from config.asgi import application
 
 BASE = "http://testserver"
@@ -94,9 +94,14 @@ async def test_turn_parts_of_a_turn_that_ended_without_done_says_it_was_interrup
 
 
 async def test_the_stream_start_gate_is_one_semaphore_per_event_loop():
-    gate = apis._stream_start_gate()
-    assert gate is apis._stream_start_gate()
-    assert gate._value == apis.STREAM_STARTS_AT_ONCE
+    gate = stream_admission.start_gate()
+    assert gate is stream_admission.start_gate()
+    for _ in range(stream_admission.STREAM_STARTS_AT_ONCE):
+        assert not gate.locked()
+        await gate.acquire()
+    assert gate.locked()
+    for _ in range(stream_admission.STREAM_STARTS_AT_ONCE):
+        gate.release()
 
 
 @pytest.fixture
