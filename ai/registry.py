@@ -6,7 +6,7 @@ Every family asks it the same three questions, by the conversation's key (`chat.
 - **busy**: `claim(key)` takes the conversation for the running turn, atomically in this
   process and, with Redis, across processes (`SET NX` on the turn's "live" key, refreshed by
   every event the turn logs, so a process that dies frees the conversation after
-  `CHAT_REPLAY_TTL`); `busy(key)` only looks.
+  `CHAT_REPLAY_TTL`); `busy(key)` only looks (`busy_here(key)`: in this process only).
 - **resume**: `find(key)` is the turn of this process; else `replay.read(key)` follows its
   events from the Redis log another process writes.
 - **stop**: `stop(key)` stops the turn here, or asks the process that runs it (a "stop" key
@@ -106,9 +106,14 @@ def count(key: str) -> int:
         return sum(1 for turn in _running if turn.key == key)
 
 
+def busy_here(key: str) -> bool:
+    """Whether a turn of this conversation runs in this process (no round trip)."""
+    return key in _claimed or find(key) is not None
+
+
 async def busy(key: str) -> bool:
     """Whether a turn of this conversation runs here or, with Redis, in any process."""
-    return key in _claimed or find(key) is not None or await replay.live(key)
+    return busy_here(key) or await replay.live(key)
 
 
 async def stop(key: str) -> bool:

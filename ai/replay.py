@@ -40,6 +40,16 @@ _writers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="turn-log")
 _readers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="turn-resume")
 
 
+# `claim` in one round trip: take "live" if free, then clear the conversation's last log.
+_CLAIM = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('DEL', KEYS[2], KEYS[3])
+  return 1
+end
+return 0
+"""
+
+
 def _client():
     """The Redis client on the process's shared pool, or None without Redis."""
     if not settings.REDIS_URL:
@@ -62,9 +72,9 @@ def claim(key: str) -> bool:
         return True
     events, live, stop = _names(key)
     try:
-        if not client.set(live, "1", nx=True, ex=settings.CHAT_REPLAY_TTL):
+        claim_once = client.register_script(_CLAIM)
+        if not claim_once(keys=[live, events, stop], args=[settings.CHAT_REPLAY_TTL]):
             return False
-        client.delete(events, stop)
     except Exception:
         logger.warning("Turn registry unavailable; this turn is known in this process only")
     return True

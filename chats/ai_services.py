@@ -175,12 +175,13 @@ async def reply_start(
     regenerate_id: str | None = None,
 ) -> tuple[engine.Turn, ChatReply]:
     """Start the chat's streamed reply (one at a time per chat: 409 while one runs, here or
-    in another process; the claim in `prepare` makes it atomic, this look only spares a
-    busy chat the caller's rate count). `owner` must own the chat (checked in `prepare`,
-    in the same query that locks the chat's row); None when the caller checked it."""
+    in another process; the claim in `prepare` makes it atomic, this look in this process
+    only spares a busy chat the caller's rate count without a round trip on every start).
+    `owner` must own the chat (checked in `prepare`, in the same query that locks the
+    chat's row); None when the caller checked it."""
     chat_pk = selectors.parse_chat_id(chat_id)
     key = turn_key(chat_pk)
-    if await registry.busy(key):
+    if registry.busy_here(key):
         if owner is not None:  # another's chat, or an unknown one, is not answered as busy
             await db_batch.run(partial(selectors.chat_get_for, owner, chat_pk))
         raise ReplyInFlight("A reply is already being generated for this chat")
