@@ -17,8 +17,11 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ[
         "LIVE_SERVER_APPLICATION_NAME"
     ]
-# A server process of its own: requests and turns on reused threads, as in production.
+# A server process of its own: requests and turns on reused threads, as in production, which
+# keep their SQLite connections (config/settings/stores.py).
 ASGI_REUSE_THREADS = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["CONN_MAX_AGE"] = None
 AI_OFFLINE_DELAY = float(os.environ.get("LIVE_SERVER_AI_OFFLINE_DELAY", "0.02"))
 
 # A test may point the server's model calls at its own OpenAI-compatible server (a fake in the

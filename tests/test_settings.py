@@ -54,6 +54,25 @@ def test_embedded_default_needs_no_environment(tmp_path):
     assert key_file.read_text() == key
 
 
+def test_connections_are_kept_on_sqlite_and_pooled_on_postgresql(tmp_path):
+    """SQLite: each reused thread keeps its connection (opening one costs about 1 ms);
+    PostgreSQL: a sized pool, which Django allows only with CONN_MAX_AGE 0."""
+    probe = (
+        "from config.embedded import prepare; prepare(); "
+        "import django; from django.conf import settings; django.setup(); "
+        "d = settings.DATABASES['default']; "
+        "print(d['CONN_MAX_AGE'], 'pool' in d.get('OPTIONS', {}))"
+    )
+    assert _run(tmp_path, probe).stdout.split() == ["None", "False"]
+    pooled = _run(
+        tmp_path,
+        probe,
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/unused",
+        SECRET_KEY="x" * 50,
+    )
+    assert pooled.stdout.split() == ["0", "True"], pooled.stderr
+
+
 def test_production_shape_refuses_to_start_without_a_secret_key(tmp_path):
     result = _run(tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:5432/unused")
     assert result.returncode != 0

@@ -20,6 +20,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # real locking.
     # One file per run, so two test runs on one machine never share a database.
     DATABASES["default"]["TEST"] = {"NAME": str(LOCAL_DIR / f"test-{os.getpid()}.sqlite3")}
+    # In-process, the tests share asgiref's one sync thread: a connection kept there would
+    # carry one test's database into the next, where a test without one (a socket's
+    # consumer checking its connection) is refused it. The live server (tests/live_settings.py)
+    # keeps its connections, as production does.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # The offline provider streams without pauses in tests; no test reaches a real model.
 AI_OFFLINE_DELAY = 0.0
