@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -136,15 +137,33 @@ class Turn:
         self.stopped = False
         self.log: replay.ReplayLog | None = None
         self._wakeup = asyncio.Event()
-        self._ready: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._ready: asyncio.Future | None = asyncio.get_running_loop().create_future()
         self._stream_task: asyncio.Task | None = None
         self._task: asyncio.Task | None = None
+        # Once the task has ended (`_ended`): how, for a `result()` asked after that.
+        self._outcome: TurnOutcome | None = None
+        self._failure: BaseException | None = None
 
     # --- public ---------------------------------------------------------------------------
 
-    async def result(self) -> TurnOutcome:
-        """Wait for the turn to end; the caller's cancellation does not cancel the turn."""
-        return await asyncio.shield(self._task)
+    def result(self) -> Awaitable[TurnOutcome]:
+        """Wait for the turn to end; the caller's cancellation does not cancel the turn.
+
+        An awaitable, not a coroutine: no frame of the turn's own holds the turn while a
+        failure passes through it. A failure asked for after the turn has ended is handed
+        over once (the turn keeps no failure whose traceback runs through its caller's frames,
+        which hold the turn); asked again, it is a plain `AIServiceError`."""
+        if self._task is not None:
+            return asyncio.shield(self._task)
+        ended = asyncio.get_running_loop().create_future()
+        if self._outcome is not None:
+            ended.set_result(self._outcome)
+        elif self._failure is not None:
+            ended.set_exception(self._failure)
+            self._failure = None
+        else:
+            ended.set_exception(AIServiceError("The AI turn failed; please retry"))
+        return ended
 
     async def subscribe(self) -> AsyncIterator[TurnEvent]:
         """Every event from the first, then live ones until the turn ends."""
@@ -193,6 +212,25 @@ class Turn:
         except Exception:
             logger.exception("Relaying a turn event failed")
 
+    def _ended(self, task: asyncio.Task) -> None:
+        """The task's end: keep how it ended, not the task.
+
+        A turn's failure reaches its caller through `start` or `result`; a turn nobody waits
+        for any more (its client left) must not log "exception was never retrieved". The
+        failure's traceback holds the turn's frames, which hold the turn; a turn holding the
+        task (or the failure) would make a cycle only a full collection frees. The frames
+        have ended, so their locals go (file and line stay)."""
+        self._task = None
+        if task.cancelled():
+            self._failure = asyncio.CancelledError()
+            return
+        failure = task.exception()
+        if failure is None:
+            self._outcome = task.result()
+            return
+        _clear_frames(failure)
+        self._failure = failure
+
     # --- the turn -------------------------------------------------------------------------
 
     async def _run_on_own_thread(self) -> TurnOutcome:
@@ -202,8 +240,8 @@ class Turn:
             return await self._run()
 
     async def _run(self) -> TurnOutcome:
-        registry.current_turn.set(self)
-        limits.inside_turn.set(True)
+        turn_token = registry.current_turn.set(self)
+        limits_token = limits.inside_turn.set(True)
         try:
             try:
                 plan = await self.hooks.prepare()
@@ -229,7 +267,13 @@ class Turn:
                 raise AIServiceError("The AI turn failed; please retry") from exc
             return outcome
         finally:
-            await self._end()
+            try:
+                await self._end()
+            finally:
+                # The task's context outlives the turn (the task holds it, the turn holds the
+                # task): leave no way back to the turn in it.
+                registry.current_turn.reset(turn_token)
+                limits.inside_turn.reset(limits_token)
 
     async def _end(self) -> None:
         """Record `Done`, free everything the turn holds, and only then announce the end: a
@@ -245,6 +289,9 @@ class Turn:
         if self.claimed and (self.log is None or self.log.broken):
             await asyncio.to_thread(replay.release, self.key)
         self.finished = True
+        # The stream's task was made in the turn's context (which names the turn): drop it,
+        # so that an ended turn is freed by reference counting alone.
+        self._stream_task = None
         registry.remove(self)
         limits.release()
         metrics.TURNS_IN_FLIGHT.dec()
@@ -319,18 +366,35 @@ async def start(*, key: str, hooks: TurnHooks, caller: str | None = None) -> Tur
     metrics.TURNS_IN_FLIGHT.inc()
     registry.add(turn)
     turn._task = asyncio.create_task(turn._run_on_own_thread())
-    turn._task.add_done_callback(_consume_result)
+    turn._task.add_done_callback(turn._ended)
     # The caller may go away while the turn prepares; the turn goes on regardless.
-    await asyncio.shield(turn._ready)
+    try:
+        await asyncio.shield(turn._ready)
+    except BaseException:
+        if turn._ready.done():  # prepare failed (not the caller cancelled): nothing waits
+            turn._ready = None
+        # The failure's traceback holds this frame: it must not hold the turn.
+        del turn
+        raise
+    turn._ready = None
     logcontext.turn_id.set(turn.reply_id)  # the caller's request log names the reply
     return turn
 
 
-def _consume_result(task: asyncio.Task) -> None:
-    """A turn's failure reaches its caller through `start` or `result`; a turn nobody waits
-    for any more (its client left) must not log "exception was never retrieved"."""
-    if not task.cancelled():
-        task.exception()
+def _clear_frames(failure: BaseException) -> None:
+    """Clear the locals of the ended frames in `failure`'s tracebacks, its cause and context
+    too (frames still running are left as they are)."""
+    seen: set[int] = set()
+    pending = [failure]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        traceback.clear_frames(error.__traceback__)
+        pending += [error.__cause__, error.__context__]
+        if isinstance(error, BaseExceptionGroup):
+            pending += error.exceptions
 
 
 def in_flight(key: str) -> Turn | None:
