@@ -34,8 +34,8 @@ import logging
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
@@ -47,6 +47,10 @@ from ai.prompting import PER_MESSAGE_OVERHEAD as PER_MESSAGE_OVERHEAD
 from ai.prompting import SentPrompt, build_prompt
 from ai.prompting import estimate_tokens as estimate_tokens
 from ai.providers import get_provider
+from ai.turn_hooks import BaseHooks as BaseHooks
+from ai.turn_hooks import TurnHooks as TurnHooks
+from ai.turn_hooks import TurnOutcome as TurnOutcome
+from ai.turn_hooks import TurnPlan as TurnPlan
 from ai.types import ChatMessage, ReasoningText
 from core import logcontext, metrics, threads
 from core.errors import ConflictError, DomainError, ErrorCode
@@ -61,67 +65,6 @@ TurnsBusy = limits.TurnsBusy
 
 class ConversationBusy(ConflictError):
     """The conversation already has AI_TURNS_PER_CONVERSATION replies in progress."""
-
-
-@dataclass(frozen=True)
-class TurnPlan:
-    """What `prepare` decided: the model's instructions, the conversation, and optionally the
-    reply's id (families whose messages have client-visible ids allocate it themselves)."""
-
-    system_prompt: str
-    history: list[ChatMessage]
-    reply_id: str | None = None
-    model: str | None = None
-    post_history: str | None = None
-
-
-@dataclass
-class TurnOutcome:
-    """How a finished turn ended: the stored reply (None when stopped before any text) and
-    what the family added after it."""
-
-    message: Any
-    stopped: bool
-    extras: dict = field(default_factory=dict)
-
-
-class TurnHooks(Protocol):
-    """What a family supplies. Hooks run inside the turn's own task."""
-
-    task: str
-
-    async def prepare(self) -> TurnPlan:
-        """Check the conversation, claim it (`registry.claim`) when it takes one turn at a
-        time, store the user's line, build the prompt."""
-
-    async def persist(self, text: str, *, reply_id: str, stopped: bool) -> Any:
-        """Store the reply (the service publishes it after commit) and return it."""
-
-    async def on_event(self, event: TurnEvent) -> None:
-        """See every event as it happens (e.g. relay deltas to other processes' sockets)."""
-
-    def on_prompt(self, sent: SentPrompt) -> None:
-        """See what is sent to the model, just before the call (e.g. to store it with the
-        reply)."""
-
-    async def after_saved(self, message: Any, emit: Callable[[TurnEvent], Awaitable[None]]) -> dict:
-        """Work after the reply is stored (state extraction, choices); returns extras."""
-
-
-class BaseHooks:
-    """Defaults for the optional hooks (subclasses set `task` and write the other two)."""
-
-    async def on_event(self, event: TurnEvent) -> None:
-        """Nothing to relay by default."""
-        return None
-
-    def on_prompt(self, sent: SentPrompt) -> None:
-        """Nothing to keep by default."""
-        return None
-
-    async def after_saved(self, message: Any, emit: Callable[[TurnEvent], Awaitable[None]]) -> dict:
-        """Nothing to add by default."""
-        return {}
 
 
 class Turn:
@@ -229,7 +172,11 @@ class Turn:
             self._outcome = task.result()
             return
         _clear_frames(failure)
-        self._failure = failure
+        if self.reply_id is not None:
+            # Kept for `result()`; a failed prepare went to `start`'s caller, and nobody else
+            # holds the turn (a traceback's first frame still holds its callers' frames,
+            # `f_back`, and through a worker thread's frames the context naming the turn).
+            self._failure = failure
 
     # --- the turn -------------------------------------------------------------------------
 
