@@ -256,11 +256,14 @@ class Turn:
             self._stream_task.cancel()
         try:
             await self._stream_task
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as cancelled:
             if not self.stopped:
                 # The turn itself is cancelled (the process shuts down): end the stream too.
                 self._stream_task.cancel()
                 raise
+            # Stopped: the model client's own cycles may keep this error a while, and its
+            # traceback's frames hold the turn.
+            _clear_frames(cancelled)
         text = "".join(parts).strip()
         if not text and not self.stopped:
             raise AIServiceError("The AI model returned an empty reply")
