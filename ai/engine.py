@@ -33,6 +33,7 @@ import asyncio
 import logging
 import traceback
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -92,10 +93,11 @@ class Turn:
     def result(self) -> Awaitable[TurnOutcome]:
         """Wait for the turn to end; the caller's cancellation does not cancel the turn.
 
-        An awaitable, not a coroutine: no frame of the turn's own holds the turn while a
-        failure passes through it. A failure asked for after the turn has ended is handed
-        over once (the turn keeps no failure whose traceback runs through its caller's frames,
-        which hold the turn); asked again, it is a plain `AIServiceError`."""
+        Not a coroutine: no frame of the turn's holds it while a failure passes. A failure
+        asked for after the end is handed over once (kept, its traceback through the caller's
+        frames would hold the turn); asked again, it is a plain `AIServiceError`."""
+        if self._task is not None and self._task.done():
+            self._ended(self._task)  # before its callback runs
         if self._task is not None:
             return asyncio.shield(self._task)
         ended = asyncio.get_running_loop().create_future()
@@ -156,13 +158,13 @@ class Turn:
             logger.exception("Relaying a turn event failed")
 
     def _ended(self, task: asyncio.Task) -> None:
-        """The task's end: keep how it ended, not the task.
-
-        A turn's failure reaches its caller through `start` or `result`; a turn nobody waits
-        for any more (its client left) must not log "exception was never retrieved". The
-        failure's traceback holds the turn's frames, which hold the turn; a turn holding the
-        task (or the failure) would make a cycle only a full collection frees. The frames
-        have ended, so their locals go (file and line stay)."""
+        """The task's end: keep how it ended, not the task (its failure is retrieved: a turn
+        whose client left must not log "exception was never retrieved"). The failure's
+        traceback holds the turn's frames, which hold the turn: a turn holding the task or the
+        failure would make a cycle only a full collection frees. The frames have ended, so
+        their locals go (file and line stay)."""
+        if self._task is not task:  # already recorded
+            return
         self._task = None
         if task.cancelled():
             self._failure = asyncio.CancelledError()
@@ -173,9 +175,8 @@ class Turn:
             return
         _clear_frames(failure)
         if self.reply_id is not None:
-            # Kept for `result()`; a failed prepare went to `start`'s caller, and nobody else
-            # holds the turn (a traceback's first frame still holds its callers' frames,
-            # `f_back`, and through a worker thread's frames the context naming the turn).
+            # Kept for `result()`; a failed prepare's went to `start`'s caller (and its first
+            # frame's callers, `f_back`, may reach a context naming the turn).
             self._failure = failure
 
     # --- the turn -------------------------------------------------------------------------
@@ -187,7 +188,7 @@ class Turn:
             return await self._run()
 
     async def _run(self) -> TurnOutcome:
-        turn_token = registry.current_turn.set(self)
+        turn_token = registry.current_turn.set(weakref.ref(self))
         limits_token = limits.inside_turn.set(True)
         try:
             try:

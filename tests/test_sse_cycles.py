@@ -182,7 +182,7 @@ class Hooks(BaseHooks):
         self.turn: weakref.ref | None = None
 
     async def prepare(self) -> TurnPlan:
-        self.turn = weakref.ref(registry.current_turn.get())
+        self.turn = weakref.ref(registry.running_turn())
         if self.fail:
             raise NotFoundError("No such conversation")
         return TurnPlan("You are terse.", [])
