@@ -6,6 +6,7 @@
     # options: --servers daphne,uvicorn --streams 1,50,200 --rate 10 --repeats 3
     #          --rss-streams 10000 --rss-first 1000 --rss-servers uvicorn --no-throughput
     #          --memory-only --probe-memory --trace-memory --project-env NAME=VALUE
+    #          --project-app bench.fanout_probe:application (FANOUT_GC_THRESHOLD=a,b,c)
 
 Processes, all on 127.0.0.1 and all stopped by the script:
 - `bench/relay_upstream.py`: a fake OpenAI-compatible upstream streaming tokens at a fixed
