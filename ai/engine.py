@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
@@ -46,6 +48,7 @@ from ai.prompting import PER_MESSAGE_OVERHEAD as PER_MESSAGE_OVERHEAD
 from ai.prompting import SentPrompt, build_prompt
 from ai.prompting import estimate_tokens as estimate_tokens
 from ai.providers import get_provider
+from ai.turn_hooks import BaseHooks, TurnHooks, TurnOutcome, TurnPlan  # also re-exported
 from ai.types import ChatMessage, ReasoningText
 from core import logcontext, metrics, threads
 from core.errors import ConflictError, DomainError, ErrorCode
@@ -62,67 +65,6 @@ class ConversationBusy(ConflictError):
     """The conversation already has AI_TURNS_PER_CONVERSATION replies in progress."""
 
 
-@dataclass(frozen=True)
-class TurnPlan:
-    """What `prepare` decided: the model's instructions, the conversation, and optionally the
-    reply's id (families whose messages have client-visible ids allocate it themselves)."""
-
-    system_prompt: str
-    history: list[ChatMessage]
-    reply_id: str | None = None
-    model: str | None = None
-    post_history: str | None = None
-
-
-@dataclass
-class TurnOutcome:
-    """How a finished turn ended: the stored reply (None when stopped before any text) and
-    what the family added after it."""
-
-    message: Any
-    stopped: bool
-    extras: dict = field(default_factory=dict)
-
-
-class TurnHooks(Protocol):
-    """What a family supplies. Hooks run inside the turn's own task."""
-
-    task: str
-
-    async def prepare(self) -> TurnPlan:
-        """Check the conversation, claim it (`registry.claim`) when it takes one turn at a
-        time, store the user's line, build the prompt."""
-
-    async def persist(self, text: str, *, reply_id: str, stopped: bool) -> Any:
-        """Store the reply (the service publishes it after commit) and return it."""
-
-    async def on_event(self, event: TurnEvent) -> None:
-        """See every event as it happens (e.g. relay deltas to other processes' sockets)."""
-
-    def on_prompt(self, sent: SentPrompt) -> None:
-        """See what is sent to the model, just before the call (e.g. to store it with the
-        reply)."""
-
-    async def after_saved(self, message: Any, emit: Callable[[TurnEvent], Awaitable[None]]) -> dict:
-        """Work after the reply is stored (state extraction, choices); returns extras."""
-
-
-class BaseHooks:
-    """Defaults for the optional hooks (subclasses set `task` and write the other two)."""
-
-    async def on_event(self, event: TurnEvent) -> None:
-        """Nothing to relay by default."""
-        return None
-
-    def on_prompt(self, sent: SentPrompt) -> None:
-        """Nothing to keep by default."""
-        return None
-
-    async def after_saved(self, message: Any, emit: Callable[[TurnEvent], Awaitable[None]]) -> dict:
-        """Nothing to add by default."""
-        return {}
-
-
 class Turn:
     """One reply in its own task: its events (kept for late subscribers) and its stop."""
 
@@ -136,15 +78,34 @@ class Turn:
         self.stopped = False
         self.log: replay.ReplayLog | None = None
         self._wakeup = asyncio.Event()
-        self._ready: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._ready: asyncio.Future | None = asyncio.get_running_loop().create_future()
         self._stream_task: asyncio.Task | None = None
         self._task: asyncio.Task | None = None
+        # Once the task has ended (`_ended`): how, for a `result()` asked after that.
+        self._outcome: TurnOutcome | None = None
+        self._failure: BaseException | None = None
 
     # --- public ---------------------------------------------------------------------------
 
-    async def result(self) -> TurnOutcome:
-        """Wait for the turn to end; the caller's cancellation does not cancel the turn."""
-        return await asyncio.shield(self._task)
+    def result(self) -> Awaitable[TurnOutcome]:
+        """Wait for the turn to end; the caller's cancellation does not cancel the turn.
+
+        Not a coroutine: no frame of the turn's holds it while a failure passes. A failure
+        asked for after the end is handed over once (kept, its traceback through the caller's
+        frames would hold the turn); asked again, it is a plain `AIServiceError`."""
+        if self._task is not None and self._task.done():
+            self._ended(self._task)  # before its callback runs
+        if self._task is not None:
+            return asyncio.shield(self._task)
+        ended = asyncio.get_running_loop().create_future()
+        if self._outcome is not None:
+            ended.set_result(self._outcome)
+        elif self._failure is not None:
+            ended.set_exception(self._failure)
+            self._failure = None
+        else:
+            ended.set_exception(AIServiceError("The AI turn failed; please retry"))
+        return ended
 
     async def subscribe(self) -> AsyncIterator[TurnEvent]:
         """Every event from the first, then live ones until the turn ends."""
@@ -193,6 +154,28 @@ class Turn:
         except Exception:
             logger.exception("Relaying a turn event failed")
 
+    def _ended(self, task: asyncio.Task) -> None:
+        """The task's end: keep how it ended, not the task (its failure is retrieved: a turn
+        whose client left must not log "exception was never retrieved"). The failure's
+        traceback holds the turn's frames, which hold the turn: a turn holding the task or the
+        failure would make a cycle only a full collection frees. The frames have ended, so
+        their locals go (file and line stay)."""
+        if self._task is not task:  # already recorded
+            return
+        self._task = None
+        if task.cancelled():
+            self._failure = asyncio.CancelledError()
+            return
+        failure = task.exception()
+        if failure is None:
+            self._outcome = task.result()
+            return
+        _clear_frames(failure)
+        if self.reply_id is not None:
+            # Kept for `result()`; a failed prepare's went to `start`'s caller (and its first
+            # frame's callers, `f_back`, may reach a context naming the turn).
+            self._failure = failure
+
     # --- the turn -------------------------------------------------------------------------
 
     async def _run_on_own_thread(self) -> TurnOutcome:
@@ -202,8 +185,8 @@ class Turn:
             return await self._run()
 
     async def _run(self) -> TurnOutcome:
-        registry.current_turn.set(self)
-        limits.inside_turn.set(True)
+        turn_token = registry.current_turn.set(weakref.ref(self))
+        limits_token = limits.inside_turn.set(True)
         try:
             try:
                 plan = await self.hooks.prepare()
@@ -229,7 +212,13 @@ class Turn:
                 raise AIServiceError("The AI turn failed; please retry") from exc
             return outcome
         finally:
-            await self._end()
+            try:
+                await self._end()
+            finally:
+                # The task's context outlives the turn (the task holds it, the turn holds the
+                # task): leave no way back to the turn in it.
+                registry.current_turn.reset(turn_token)
+                limits.inside_turn.reset(limits_token)
 
     async def _end(self) -> None:
         """Record `Done`, free everything the turn holds, and only then announce the end: a
@@ -250,6 +239,9 @@ class Turn:
         # could find the conversation busy.
         if done is not None:
             self.events.append(done)
+        # The stream's task was made in the turn's context (which names the turn): drop it,
+        # so that an ended turn is freed by reference counting alone.
+        self._stream_task = None
         self.finished = True
         self._wakeup.set()
         if done is not None:
@@ -265,11 +257,14 @@ class Turn:
             self._stream_task.cancel()
         try:
             await self._stream_task
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as cancelled:
             if not self.stopped:
                 # The turn itself is cancelled (the process shuts down): end the stream too.
                 self._stream_task.cancel()
                 raise
+            # Stopped: the model client's own cycles may keep this error a while, and its
+            # traceback's frames hold the turn.
+            _clear_frames(cancelled)
         text = "".join(parts).strip()
         if not text and not self.stopped:
             raise AIServiceError("The AI model returned an empty reply")
@@ -322,18 +317,35 @@ async def start(*, key: str, hooks: TurnHooks, caller: str | None = None) -> Tur
     metrics.TURNS_IN_FLIGHT.inc()
     registry.add(turn)
     turn._task = asyncio.create_task(turn._run_on_own_thread())
-    turn._task.add_done_callback(_consume_result)
+    turn._task.add_done_callback(turn._ended)
     # The caller may go away while the turn prepares; the turn goes on regardless.
-    await asyncio.shield(turn._ready)
+    try:
+        await asyncio.shield(turn._ready)
+    except BaseException:
+        if turn._ready.done():  # prepare failed (not the caller cancelled): nothing waits
+            turn._ready = None
+        # The failure's traceback holds this frame: it must not hold the turn.
+        del turn
+        raise
+    turn._ready = None
     logcontext.turn_id.set(turn.reply_id)  # the caller's request log names the reply
     return turn
 
 
-def _consume_result(task: asyncio.Task) -> None:
-    """A turn's failure reaches its caller through `start` or `result`; a turn nobody waits
-    for any more (its client left) must not log "exception was never retrieved"."""
-    if not task.cancelled():
-        task.exception()
+def _clear_frames(failure: BaseException) -> None:
+    """Clear the locals of the ended frames in `failure`'s tracebacks, its cause and context
+    too (frames still running are left as they are)."""
+    seen: set[int] = set()
+    pending = [failure]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        traceback.clear_frames(error.__traceback__)
+        pending += [error.__cause__, error.__context__]
+        if isinstance(error, BaseExceptionGroup):
+            pending += error.exceptions
 
 
 def in_flight(key: str) -> Turn | None:

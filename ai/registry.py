@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
@@ -36,8 +37,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ai.registry")
 
-# The turn whose task (or a thread it handed work to) is running: what `claim` binds to.
-current_turn: ContextVar[Turn | None] = ContextVar("ai_current_turn", default=None)
+# The turn whose task (or a thread it handed work to) is running: what `claim` binds to. A weak
+# reference: a context copied from the turn's (a task's, a thread call's) may outlive the turn,
+# held by a dependency's reference cycle, and must not keep the turn and its events alive.
+current_turn: ContextVar[weakref.ref[Turn] | None] = ContextVar("ai_current_turn", default=None)
 
 _lock = threading.Lock()
 _running: set[Turn] = set()
@@ -72,7 +75,7 @@ def claim(key: str) -> bool:
     Call it from a turn's `prepare` (sync or async); the turn then answers to `key` for
     `find`, `busy` and `stop`, and logs its events under it.
     """
-    turn = current_turn.get()
+    turn = running_turn()
     if turn is None:
         raise RuntimeError("claim() belongs in a turn's prepare hook")
     with _lock:
@@ -91,6 +94,12 @@ def claim(key: str) -> bool:
         _claimed[key] = turn
         _by_key[key] = turn
     return True
+
+
+def running_turn() -> Turn | None:
+    """The turn whose task (or a thread it handed work to) runs this code, if any."""
+    ref = current_turn.get()
+    return ref() if ref is not None else None
 
 
 def find(key: str) -> Turn | None:

@@ -137,9 +137,15 @@ class ReplayLog:
             self.writer = asyncio.create_task(self._drain())
 
     async def close(self) -> None:
-        """Wait until every queued event is written (the turn's `done` last)."""
-        while self.writer is not None and not self.writer.done():
-            await asyncio.shield(self.writer)
+        """Wait until every queued event is written (the turn's `done` last), then let go of
+        the turn: `on_stop` is its method and the writer's task ran in its context, and the
+        turn holds this log, so keeping either would leave a cycle only the collector frees."""
+        try:
+            while self.writer is not None and not self.writer.done():
+                await asyncio.shield(self.writer)
+        finally:
+            self.on_stop = _nothing
+            self.writer = None
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
@@ -167,6 +173,10 @@ class ReplayLog:
             pipe.exists(self.stop)
             results = pipe.execute()
         return bool(results[-1])
+
+
+def _nothing() -> None:
+    """A closed log's stop callback: the turn has ended."""
 
 
 def log_for(key: str, on_stop: Callable[[], object]) -> ReplayLog | None:

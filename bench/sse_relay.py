@@ -6,6 +6,7 @@
     # options: --servers daphne,uvicorn --streams 1,50,200 --rate 10 --repeats 3
     #          --rss-streams 10000 --rss-first 1000 --rss-servers uvicorn --no-throughput
     #          --memory-only --probe-memory --trace-memory --project-env NAME=VALUE
+    #          --project-app bench.fanout_probe:application (FANOUT_GC_THRESHOLD=a,b,c)
 
 Processes, all on 127.0.0.1 and all stopped by the script:
 - `bench/relay_upstream.py`: a fake OpenAI-compatible upstream streaming tokens at a fixed
@@ -375,7 +376,7 @@ async def run_server(server: str, args, env: dict, upstream: str, log) -> dict:
         **dict(item.split("=", 1) for item in args.project_env),
     }
     reference_env = {**env, "RELAY_UPSTREAM": upstream}
-    project_app = TRACED_APP if args.probe_memory else PROJECT_APP
+    project_app = TRACED_APP if args.probe_memory else args.project_app
     port_p, proc_p = start(server, project_app, project_env, log, args.profile)
     apps = {"project": App("project", port_p, proc_p)}
     proc_r = None
@@ -605,6 +606,13 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="an environment variable for the project server (repeatable), e.g. "
         "MALLOC_ARENA_MAX=2 to compare the C allocator's settings",
+    )
+    parser.add_argument(
+        "--project-app",
+        default=PROJECT_APP,
+        help="the project's ASGI application; bench.fanout_probe:application applies the "
+        "collector variants of bench/fanout_probe.py (e.g. --project-env "
+        "FANOUT_GC_THRESHOLD=700,10,100) at the first request",
     )
     parser.add_argument("--no-throughput", dest="throughput", action="store_false")
     parser.add_argument("--profile", default="", help="py-spy the project server into this file")

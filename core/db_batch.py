@@ -74,7 +74,12 @@ class _Batcher:
                             future.set_result(value)
                         else:
                             future.set_exception(value)
-                    batch = []
+                    # Emptied, not dropped: the worker thread's ended frames still hold both
+                    # lists, and a unit's exception holds those frames (its traceback's first
+                    # frame keeps its callers, `f_back`): the exception, its caller's context
+                    # and its turn would make a cycle only a full collection frees.
+                    outcomes.clear()
+                    batch.clear()
         except BaseException:
             # Cancelled (the loop is closing): no caller may wait for ever.
             for _, future, _ in [*batch, *self.queued]:

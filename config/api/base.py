@@ -9,6 +9,8 @@ public attributes and hooks.
 
 from __future__ import annotations
 
+import inspect
+
 from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
@@ -36,6 +38,41 @@ class FamilyApiView(APIView):
 
     def get_exception_handler(self):
         raise NotImplementedError
+
+    def dispatch(self, request, *args, **kwargs):
+        """DRF's dispatch (adrf's, a coroutine, for async views), then let go of what points
+        back at the view, whose request names it (`parser_context`) as the response does
+        (`renderer_context`): otherwise each request leaves a cycle that only a full
+        collection frees (tests/test_sse_cycles.py). The response is rendered afterwards
+        from its own context, which does not need the view's attributes."""
+        try:
+            response = super().dispatch(request, *args, **kwargs)
+        except BaseException:
+            self.let_go()
+            raise
+        if inspect.isawaitable(response):
+            return self._let_go_after(response)
+        self.let_go()
+        return response
+
+    async def _let_go_after(self, pending):
+        try:
+            return await pending
+        finally:
+            self.let_go()
+
+    def let_go(self) -> None:
+        """Drop the request, the response and the `head` alias of `get` that Django's
+        `View.setup` binds to the instance (a bound method is a way back to the view); the
+        request's `parser_context` names the request itself and the view (the body, if any,
+        was parsed during dispatch)."""
+        request = self.__dict__.get("request")
+        context = getattr(request, "parser_context", None)
+        if isinstance(context, dict):
+            context.pop("request", None)
+            context.pop("view", None)
+        for name in ("request", "response", "head"):
+            self.__dict__.pop(name, None)
 
 
 class GameApiView(FamilyApiView):
