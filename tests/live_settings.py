@@ -13,7 +13,6 @@ from config.settings.test import DATABASES
 
 DATABASES["default"]["NAME"] = os.environ["LIVE_SERVER_DB_NAME"]
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    DATABASES["default"]["OPTIONS"]["pool"]["max_size"] = int(os.environ.get("DB_POOL_MAX", 20))
     # Named, so the test run can wait for these sessions to end before it drops its database.
     DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ[
         "LIVE_SERVER_APPLICATION_NAME"

@@ -32,10 +32,3 @@ AI_TASKS = {
     task: {**config, "base_url": "", "api_key": "", "offline": True}
     for task, config in AI_TASKS.items()  # noqa: F405
 }
-
-if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    # The in-process suite loses pool connections over a whole run on PostgreSQL (about twenty
-    # by its last files, found when a full run exhausted the default pool of 20: an open
-    # problem, README "Seen and left"); a larger pool for the test process only. The live
-    # servers (tests/live_settings.py) keep the production size.
-    DATABASES["default"]["OPTIONS"]["pool"]["max_size"] = 40
