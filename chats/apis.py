@@ -216,7 +216,7 @@ class ChatDetailApi(AsyncAssistantApiView):
             turn, _ = await ai_services.sdk_reply_start(
                 chat_id=chat_id, owner=identity, data=data, caller=caller_ident(request)
             )
-        return sse.sse_response(turn)
+        return await sse.sse_response(turn)
 
 
 class ChatStreamApi(AsyncAssistantApiView):
@@ -242,9 +242,9 @@ class ChatStreamApi(AsyncAssistantApiView):
         key = ai_services.turn_key(chat.pk)
         turn = registry.find(key)
         if turn is not None:
-            return sse.sse_response(turn)
+            return await sse.sse_response(turn)
         if await replay.live(key):
-            return sse.sse_response(replay.read(key))
+            return await sse.sse_response(replay.read(key))
         return HttpResponse(status=204)
 
     @extend_schema(

@@ -13,7 +13,9 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.http import StreamingHttpResponse
 
 from ai import engine, events
@@ -158,8 +160,17 @@ async def stream_parts(source: AsyncIterator[events.TurnEvent]) -> AsyncIterator
             pending.cancel()
 
 
-def sse_response(source: engine.Turn | AsyncIterator[events.TurnEvent]) -> StreamingHttpResponse:
-    """A turn of this process (read directly), or any iterator of events (a replay log)."""
+async def sse_response(
+    source: engine.Turn | AsyncIterator[events.TurnEvent],
+) -> StreamingHttpResponse:
+    """A turn of this process (read directly), or any iterator of events (a replay log).
+
+    The request's thread first lets go of its database connections as their configured
+    lifetime says (`close_old_connections`; on PostgreSQL, back to the pool): Django does
+    that only when the response ends, and a stream lasts as long as its reply, so twenty
+    streams (the pool's size) held every connection and the next requests waited for one
+    until they failed with 503."""
+    await sync_to_async(close_old_connections)()
     body = turn_parts(source) if isinstance(source, engine.Turn) else stream_parts(source)
     body = metrics.sse_stream(body)
     response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
