@@ -209,6 +209,7 @@ class ChatDetailApi(AsyncAssistantApiView):
         operation_id="chats_stream",
     )
     async def post(self, request, chat_id: str):
+        await sse.connections_released()  # before the gate: a start may wait there
         async with stream_admission.start_gate():
             identity = assistant_identity(request)
             data = await stream_admission.stream_body(request, identity, chat_id)
@@ -216,7 +217,7 @@ class ChatDetailApi(AsyncAssistantApiView):
             turn, _ = await ai_services.sdk_reply_start(
                 chat_id=chat_id, owner=identity, data=data, caller=caller_ident(request)
             )
-        return await sse.sse_response(turn)
+        return sse.sse_response(turn)
 
 
 class ChatStreamApi(AsyncAssistantApiView):
@@ -239,12 +240,13 @@ class ChatStreamApi(AsyncAssistantApiView):
     async def get(self, request, chat_id: str):
         identity = assistant_identity(request)
         chat = await sync_to_async(selectors.chat_get_for)(identity, chat_id)
+        await sse.connections_released()
         key = ai_services.turn_key(chat.pk)
         turn = registry.find(key)
         if turn is not None:
-            return await sse.sse_response(turn)
+            return sse.sse_response(turn)
         if await replay.live(key):
-            return await sse.sse_response(replay.read(key))
+            return sse.sse_response(replay.read(key))
         return HttpResponse(status=204)
 
     @extend_schema(

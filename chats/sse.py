@@ -160,17 +160,19 @@ async def stream_parts(source: AsyncIterator[events.TurnEvent]) -> AsyncIterator
             pending.cancel()
 
 
-async def sse_response(
-    source: engine.Turn | AsyncIterator[events.TurnEvent],
-) -> StreamingHttpResponse:
-    """A turn of this process (read directly), or any iterator of events (a replay log).
-
-    The request's thread first lets go of its database connections as their configured
-    lifetime says (`close_old_connections`; on PostgreSQL, back to the pool): Django does
-    that only when the response ends, and a stream lasts as long as its reply, so twenty
-    streams (the pool's size) held every connection and the next requests waited for one
-    until they failed with 503."""
+async def connections_released() -> None:
+    """Let the request's thread give back its database connections as their configured
+    lifetime says (`close_old_connections`; on PostgreSQL, to the pool). Django does that
+    only when the response ends, and a stream lasts as long as its reply: fifty stream
+    requests, each holding the connection its identity was read with while waiting for its
+    start's database batch (another connection), took the whole pool (20) and waited on one
+    another until they failed with 503 (bench/sse_relay.py on PostgreSQL)."""
     await sync_to_async(close_old_connections)()
+
+
+def sse_response(source: engine.Turn | AsyncIterator[events.TurnEvent]) -> StreamingHttpResponse:
+    """A turn of this process (read directly), or any iterator of events (a replay log).
+    Call `connections_released` first: the stream lasts as long as the reply."""
     body = turn_parts(source) if isinstance(source, engine.Turn) else stream_parts(source)
     body = metrics.sse_stream(body)
     response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")

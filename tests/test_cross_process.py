@@ -448,3 +448,66 @@ def test_the_movie_socket_on_one_process_hears_a_chat_message_sent_on_the_other(
             assert reply["sessionId"] == sid and reply["content"] and reply["choices"]
 
     run(scenario(), a, b)
+
+
+# --- streams in flight and the database pool -------------------------------------------------
+
+POOL_SIZE = 2
+
+
+@pytest.fixture(scope="module")
+def small_pool(django_db_setup, django_db_blocker, tmp_path_factory, fake_model):
+    """One process whose PostgreSQL pool has POOL_SIZE connections."""
+    from django.db import connection
+
+    require_shared_services("streams beyond the size of the database pool")
+    server = LiveServer(
+        db_name=connection.settings_dict["NAME"],
+        log_path=tmp_path_factory.mktemp("small-pool") / "server.log",
+        extra_env={
+            "LIVE_SERVER_AI_BASE_URL": fake_model.base_url,
+            "DB_POOL_MIN": "1",
+            "DB_POOL_MAX": str(POOL_SIZE),
+            "DB_POOL_TIMEOUT": "3",
+        },
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        with django_db_blocker.unblock():
+            wait_for_other_sessions_to_end(connection)
+
+
+def test_streams_in_flight_do_not_hold_connections_of_the_database_pool(small_pool, model):
+    """A streamed reply lasts as long as the model writes; its request must not keep a
+    connection of the pool meanwhile (Django gives it back only when the response ends), nor
+    while its start waits for the start's own database work: twice as many streams as the
+    pool has connections, started at once, all stream, and reads still answer."""
+    count = 2 * POOL_SIZE
+
+    async def scenario():
+        async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+            chats = [await new_chat(http, small_pool) for _ in range(count)]
+            held = [model.hold_reply() for _ in range(count)]
+            live: list[LiveStream] = []
+            try:
+                for chat_id in chats:  # all at once
+                    url = f"{small_pool.url}/api/chats/{chat_id}"
+                    live.append(await read_stream(http, "POST", url, **ask("Go")))
+                for stream in live:
+                    await until(lambda s=stream: has_text(s), "text", stream=stream)
+                read = await http.get(f"{small_pool.url}/api/chats/{chats[0]}")
+                assert read.status_code == 200, read.text
+                url = f"{small_pool.url}/api/chats/{chats[0]}/stream"
+                resumed = await read_stream(http, "GET", url)  # a reply in flight, replayed
+                await until(lambda: has_text(resumed), "resumed text", stream=resumed)
+                live.append(resumed)
+            finally:
+                for reply in held:
+                    reply.release.set()
+            await asyncio.wait_for(asyncio.gather(*(s.reading for s in live)), TIMEOUT)
+            assert all(s.done and s.text().strip().endswith(TAIL) for s in live)
+
+    run(scenario(), small_pool)
