@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connections
 from django.http import StreamingHttpResponse
 
 from ai import engine, events
@@ -162,12 +162,20 @@ async def stream_parts(source: AsyncIterator[events.TurnEvent]) -> AsyncIterator
 
 async def connections_released() -> None:
     """Let the request's thread give back its database connections as their configured
-    lifetime says (`close_old_connections`; on PostgreSQL, to the pool). Django does that
-    only when the response ends, and a stream lasts as long as its reply: fifty stream
-    requests, each holding the connection its identity was read with while waiting for its
-    start's database batch (another connection), took the whole pool (20) and waited on one
-    another until they failed with 503 (bench/sse_relay.py on PostgreSQL)."""
-    await sync_to_async(close_old_connections)()
+    lifetime says (the rule of Django's `close_old_connections`; on PostgreSQL, to the
+    pool). Django does that only when the response ends, and a stream lasts as long as its
+    reply: fifty stream requests, each holding the connection its identity was read with
+    while waiting for its start's database batch (another connection), took the whole pool
+    (20) and waited on one another until they failed with 503 (bench/sse_relay.py on
+    PostgreSQL). A connection inside a transaction is left alone (a test's: closing it there
+    would drop it without giving it back to the pool)."""
+    await sync_to_async(_give_back)()
+
+
+def _give_back() -> None:
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
 
 
 def sse_response(source: engine.Turn | AsyncIterator[events.TurnEvent]) -> StreamingHttpResponse:
