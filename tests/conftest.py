@@ -101,6 +101,24 @@ def rate_clock(monkeypatch) -> HeldClock:
 
 
 @pytest.fixture(autouse=True)
+def channels_closes_connections():
+    """channels' `database_sync_to_async` closes the thread's database connections after each
+    call as their lifetime says (on PostgreSQL: gives them back to the pool). Its test
+    communicator turns that off around each `send_input` / `receive_output` with
+    `mock.patch("channels.db.close_old_connections", no_op)` across an `await`; communicators
+    awaited together (hundreds of sockets at once) exit their patches out of order, and the
+    last to exit restores the no-op for good. Every later test then left a connection out of
+    the pool per thread that ended (a full run on PostgreSQL exhausted the pool in
+    tests/test_sse_memory.py). Each test starts and ends with channels' own function."""
+    import channels.db
+    import django.db
+
+    channels.db.close_old_connections = django.db.close_old_connections
+    yield
+    channels.db.close_old_connections = django.db.close_old_connections
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     """Throttle counters live in the cache; start each test from zero."""
     from django.core.cache import cache
