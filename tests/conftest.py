@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import time
@@ -126,6 +127,23 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def unlimited_turns(settings, fake_openai):
+    """The fake model server, with the turn and request limits out of the way (the tests of
+    what many streams leave behind make many turns quickly) and no INFO records: pytest keeps
+    every record a test logs until it ends (the HTTP clients log each request at INFO once
+    something sets their level), which would read as objects kept per stream."""
+    settings.AI_TURN_RATE = None
+    settings.AI_TURNS_PER_CONVERSATION = 0
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "assistant": None}
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)
+    try:
+        yield fake_openai
+    finally:
+        logging.disable(previous)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -25,6 +24,7 @@ from config import logredact
 from config.api import fields, parsers, request_id
 from config.api.parsers import JsonInputError, json_depth_check, json_parse
 from media_library import selectors
+from tests.helpers import seconds_per_kb
 
 KB = 1024
 SMALL, LARGE = KB, 1024 * KB
@@ -53,18 +53,6 @@ def reference_depth(text: str) -> int:
         elif character in "]}":
             depth -= 1
     return deepest
-
-
-def seconds_per_kb(read, text: str) -> float:
-    """The best of several timings of `read(text)`, per kilobyte, over about 1 MB of work."""
-    rounds = max(1, LARGE // len(text))
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(rounds):
-            read(text)
-        best = min(best, time.perf_counter() - start)
-    return best / (rounds * len(text) / KB)
 
 
 def sized(prefix: str, unit: str, size: int) -> str:

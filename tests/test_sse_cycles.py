@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import weakref
 
 import httpx
@@ -44,20 +43,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 BASE = "http://testserver"
 STREAMS = 4
-
-
-@pytest.fixture
-def lifted(settings, fake_openai):
-    """No turn or request limits in the way, and no INFO records kept by pytest."""
-    settings.AI_TURN_RATE = None
-    settings.AI_TURNS_PER_CONVERSATION = 0
-    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "assistant": None}
-    previous = logging.root.manager.disable
-    logging.disable(logging.INFO)
-    try:
-        yield fake_openai
-    finally:
-        logging.disable(previous)
 
 
 @pytest.fixture
@@ -118,7 +103,7 @@ async def assert_none_of_ours(work) -> None:
         garbage.clear()
 
 
-async def test_a_streamed_reply_leaves_no_cycle_of_ours(lifted, http):
+async def test_a_streamed_reply_leaves_no_cycle_of_ours(unlimited_turns, http):
     async def streams():
         for _ in range(STREAMS):
             response = await http.post(f"/api/chats/{await new_chat(http)}", json=stream_body())
@@ -128,10 +113,10 @@ async def test_a_streamed_reply_leaves_no_cycle_of_ours(lifted, http):
     await assert_none_of_ours(streams)
 
 
-async def test_a_model_failure_mid_stream_leaves_no_cycle_of_ours(lifted, http):
+async def test_a_model_failure_mid_stream_leaves_no_cycle_of_ours(unlimited_turns, http):
     async def failures():
         for _ in range(STREAMS):
-            lifted.cut_stream(2, text="one two three four")
+            unlimited_turns.cut_stream(2, text="one two three four")
             response = await http.post(f"/api/chats/{await new_chat(http)}", json=stream_body())
             assert sse_kinds(response.text)[-2:] == ["error", "finish"]
         await settled()
@@ -139,7 +124,7 @@ async def test_a_model_failure_mid_stream_leaves_no_cycle_of_ours(lifted, http):
     await assert_none_of_ours(failures)
 
 
-async def test_a_failed_prepare_leaves_no_cycle_of_ours(lifted, http):
+async def test_a_failed_prepare_leaves_no_cycle_of_ours(unlimited_turns, http):
     body = {**stream_body(), "trigger": "regenerate-message", "messageId": "msg-unknown"}
 
     async def refusals():
@@ -151,10 +136,10 @@ async def test_a_failed_prepare_leaves_no_cycle_of_ours(lifted, http):
     await assert_none_of_ours(refusals)
 
 
-async def test_a_stopped_reply_leaves_no_cycle_of_ours(lifted, http):
+async def test_a_stopped_reply_leaves_no_cycle_of_ours(unlimited_turns, http):
     async def stops():
         for _ in range(STREAMS):
-            lifted.slow_stream("one two three four five six seven eight", interval=0.05)
+            unlimited_turns.slow_stream("one two three four five six seven eight", interval=0.05)
             chat_id = await new_chat(http)
             streaming = asyncio.create_task(http.post(f"/api/chats/{chat_id}", json=stream_body()))
             for _ in range(200):

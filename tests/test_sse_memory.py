@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import logging
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -38,23 +37,6 @@ PER_STREAM = (
     StreamingHttpResponse,
     httpx2.Response,
 )
-
-
-@pytest.fixture
-def lifted(settings, fake_openai):
-    """The turn and request limits out of the way (the test makes many turns quickly), and
-    no INFO records: pytest keeps every record a test logs until it ends (the HTTP clients
-    log each request at INFO once something sets their level), which would read as objects
-    kept per stream."""
-    settings.AI_TURN_RATE = None
-    settings.AI_TURNS_PER_CONVERSATION = 0
-    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "assistant": None}
-    previous = logging.root.manager.disable
-    logging.disable(logging.INFO)
-    try:
-        yield fake_openai
-    finally:
-        logging.disable(previous)
 
 
 @pytest.fixture
@@ -118,9 +100,9 @@ async def _settled(baseline: int) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_many_streamed_replies_leave_no_state_behind(lifted, http):
+async def test_many_streamed_replies_leave_no_state_behind(unlimited_turns, http):
     await _streams(http, WARM_UP)  # imports, caches, the client's pool, the idle threads
-    lifted.requests.clear()  # the fake server's record of each request is the test's own
+    unlimited_turns.requests.clear()  # the fake server's record of each request is the test's own
     await _settled(0)
     # 0 unless an earlier test still holds a turn of its own: this test judges its streams
     # against what was alive before them.
@@ -128,12 +110,12 @@ async def test_many_streamed_replies_leave_no_state_behind(lifted, http):
     before = _live()
 
     await _streams(http, STREAMS)
-    assert len(lifted.requests_to("chat")) == STREAMS
-    lifted.requests.clear()
+    assert len(unlimited_turns.requests_to("chat")) == STREAMS
+    unlimited_turns.requests.clear()
     await _settled(baseline)
     middle = _live()
     await _streams(http, STREAMS)
-    lifted.requests.clear()
+    unlimited_turns.requests.clear()
     await _settled(baseline)
     after = _live()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import struct
-import time
 import zlib
 
 import pytest
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 from characters import png_chunks
 from characters.errors import CardError, CardTooLarge
 from tests.characters import pngs
+from tests.helpers import seconds_per_kb
 
 KB = 1024
 SMALL, LARGE = KB, 1024 * KB
@@ -34,17 +34,6 @@ def read_all(content: bytes, limits=OPEN) -> None:
         chunks = png_chunks.read_chunks(content, limits)
         png_chunks.texts_named(chunks, ("ccv3", "chara"), limits)
         png_chunks.encode(png_chunks.without_text(chunks))
-
-
-def seconds_per_kb(read, content: bytes) -> float:
-    rounds = max(1, LARGE // len(content))
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(rounds):
-            read(content)
-        best = min(best, time.perf_counter() - start)
-    return best / (rounds * len(content) / KB)
 
 
 def sized(prefix: bytes, unit: bytes, suffix: bytes, size: int) -> bytes:
