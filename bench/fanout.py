@@ -58,6 +58,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import fanout_fleet as fleet  # bench/, this script's directory
+from scratch_db import ensure_database  # bench/, likewise
 
 ROOT = Path(__file__).resolve().parent.parent
 PINNED = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
@@ -87,21 +88,6 @@ def raise_file_limit() -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         soft = hard
     return soft
-
-
-def ensure_database(url: str) -> None:
-    """Create the scratch PostgreSQL database when it is missing (migrate does the rest)."""
-    import psycopg
-    from psycopg import sql
-
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    if name in ("aistory", "test_aistory"):
-        raise SystemExit("use a scratch database for the benchmark, not the project's")
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def wait_ready(port: int, server: subprocess.Popen) -> None:

@@ -37,6 +37,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from scratch_db import ensure_database  # bench/, this script's directory
+
 ROOT = Path(__file__).resolve().parent.parent
 API_APP = "config.asgi:application"
 BARE_APP = "bench.asgi:application"
@@ -195,22 +197,6 @@ def measure(name: str, env: dict, seed: dict, directory: str, args, log, workers
         for server, _ in servers.values():
             stop(server)
     return results
-
-
-def ensure_database(url: str) -> None:
-    """Create the scratch PostgreSQL database DATABASE_URL names when it does not exist."""
-    if not url.startswith(("postgres://", "postgresql://")):
-        return
-    import psycopg
-    from psycopg import sql
-
-    parts = urllib.parse.urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin_url = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if found.fetchone() is None:
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def shape_environment(shape: str, directory: str) -> dict:

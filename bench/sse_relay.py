@@ -58,6 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.scratch_db import ensure_database  # noqa: E402
 from bench.sse_client import StreamResult, fetch, sse_stream, staggered  # noqa: E402
 
 PY = sys.executable
@@ -537,6 +538,7 @@ async def amain(args) -> None:
         os.sched_setaffinity(0, {1})
     with tempfile.TemporaryDirectory() as directory, log_path.open("w") as log:
         env = {**os.environ, "LOCAL_DIR": directory, "PYTHONUNBUFFERED": "1"}
+        ensure_database(os.environ.get("DATABASE_URL", ""))
         subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         upstream = subprocess.Popen(
             pin([PY, "-m", "bench.relay_upstream"], "1"),
