@@ -123,7 +123,9 @@ class GameConsumer(FrameIntakeConsumer):
         # same counters) as the family's REST requests.
         client = self.scope.get("client") or ("unknown", 0)
         self.caller = f"user-{self.user.pk}" if self.user else f"addr-{client[0]}"
-        self.tasks: set[asyncio.Task] = set()
+        # Made with the first turn: most sockets never start one, and an idle socket's every
+        # object is walked by each full collection.
+        self.tasks: set[asyncio.Task] | None = None
         self.group = None
         refusal = await self._refusal()
         if refusal is not None:
@@ -258,6 +260,8 @@ class GameConsumer(FrameIntakeConsumer):
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)
+        if self.tasks is None:
+            self.tasks = set()
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 

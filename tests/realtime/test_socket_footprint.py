@@ -33,7 +33,7 @@ AT_ONCE = 50
 # GC-tracked objects an idle anonymous game socket keeps in the server, past what a bare
 # application keeps: 64 with the in-memory layer and 65 with the Redis pub/sub one before
 # this was counted; the breakdown is in bench/README.md ("fanout.py").
-IDLE_MAX = 53
+IDLE_MAX = 45
 # What a broadcast leaves in each socket once delivered: the waits it re-arms.
 BROADCAST_MAX = 15
 
