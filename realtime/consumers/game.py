@@ -127,7 +127,11 @@ class GameConsumer(FrameIntakeConsumer):
         # object is walked by each full collection.
         self.tasks: set[asyncio.Task] | None = None
         self.group = None
-        refusal = await self._refusal()
+        # In a task of its own, so in a copy of the socket's context: asgiref's thread hop
+        # (the session's query) leaves a context variable set in the context it ran in, and
+        # in the socket's own that would be two objects more for every full collection to
+        # walk for as long as the socket lives.
+        refusal = await asyncio.create_task(self._refusal())
         if refusal is not None:
             # Accept, then close: a browser reads the code only of an accepted socket.
             await self.accept()
