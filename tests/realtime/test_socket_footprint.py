@@ -78,8 +78,8 @@ async def _open(app, path: str, count: int) -> list[WebsocketCommunicator]:
 async def _close(sockets: list[WebsocketCommunicator]) -> None:
     for socket in sockets:
         await socket.disconnect(timeout=TIMEOUT)
-    # Communicators awaited together can leave channels' stand-in patched in (see the
-    # module's docstring of tests/conftest.py on branch poolfix).
+    # WebsocketCommunicator stands a no-op in for close_old_connections while it awaits, and
+    # communicators awaited together can leave the stand-in in place: put Django's back.
     channels.db.close_old_connections = django.db.close_old_connections
 
 
