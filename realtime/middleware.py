@@ -49,4 +49,6 @@ class JWTScopeMiddleware(BaseMiddleware):
                 scope["token"] = raw
             except (InvalidToken, TokenError, AuthenticationFailed) as exc:
                 scope["auth_error"] = str(getattr(exc, "detail", exc))
-        return await super().__call__(scope, receive, send)
+        # The inner application takes this copy as it is: BaseMiddleware.__call__ would copy
+        # it again, and every copy (and the coroutine holding it) lives as long as the socket.
+        return await self.inner(scope, receive, send)

@@ -39,7 +39,12 @@ class Inbox:
     The client's messages come through `put`, which waits until the consumer has taken the
     message, so the client is read at most one message ahead. The channel layer's come
     through `put_nowait`, which never waits: past `capacity` waiting layer messages the
-    oldest is dropped."""
+    oldest is dropped.
+
+    One per socket, alive as long as it is: slots, and nothing made per wait but the future
+    the consumer waits on (every full collection walks every idle socket's objects)."""
+
+    __slots__ = ("capacity", "dropped", "from_layer", "items", "waiter")
 
     def __init__(self, capacity: int = 100):
         self.capacity = capacity
@@ -70,6 +75,15 @@ class Inbox:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
+    def take(self) -> tuple[dict | None, BaseException | None]:
+        """The oldest message (there is one), its putter let go on."""
+        message, error, taken = self.items.popleft()
+        if taken is None:
+            self.from_layer -= 1
+        elif not taken.done():
+            taken.set_result(None)
+        return message, error
+
     async def get(self) -> tuple[dict | None, BaseException | None]:
         while not self.items:
             self.waiter = asyncio.get_running_loop().create_future()
@@ -77,12 +91,38 @@ class Inbox:
                 await self.waiter
             finally:
                 self.waiter = None
-        message, error, taken = self.items.popleft()
-        if taken is None:
-            self.from_layer -= 1
-        elif not taken.done():
-            taken.set_result(None)
-        return message, error
+        return self.take()
+
+
+# The readers are plain coroutine functions, not closures: a closure per socket is a function,
+# its cells and their tuple, kept for the socket's life.
+
+
+async def _read_client(inbox: Inbox, client: Callable[[], Awaitable[dict]]) -> None:
+    try:
+        while True:
+            await inbox.put(await client())
+    except asyncio.CancelledError:
+        raise
+    except BaseException as error:  # handed to the dispatch loop, which raises it
+        await inbox.put(None, error)
+
+
+async def _read_layer(inbox: Inbox, layer: Callable[[], Awaitable[dict]]) -> None:
+    try:
+        while True:
+            inbox.put_nowait(await layer())
+    except asyncio.CancelledError:
+        raise
+    except BaseException as error:
+        await inbox.put(None, error)
+
+
+async def _stop(reader: asyncio.Future | None) -> None:
+    if reader is not None:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
 
 
 async def dispatch_from(
@@ -95,40 +135,29 @@ async def dispatch_from(
     handler or a source raises (StopConsumer ends a consumer). A source that fails ends the
     loop with its error."""
     inbox = inbox or Inbox()
-
-    async def read_client() -> None:
-        try:
-            while True:
-                await inbox.put(await client())
-        except asyncio.CancelledError:
-            raise
-        except BaseException as error:  # handed to the dispatch loop, which raises it
-            await inbox.put(None, error)
-
-    async def read_layer() -> None:
-        try:
-            while True:
-                inbox.put_nowait(await layer())
-        except asyncio.CancelledError:
-            raise
-        except BaseException as error:
-            await inbox.put(None, error)
-
-    readers = [asyncio.ensure_future(read_client())]
-    if layer is not None:
-        readers.append(asyncio.ensure_future(read_layer()))
+    loop = asyncio.get_running_loop()
+    client_reader = asyncio.ensure_future(_read_client(inbox, client))
+    layer_reader = None if layer is None else asyncio.ensure_future(_read_layer(inbox, layer))
     try:
         while True:
-            message, error = await inbox.get()
+            # Inbox.get, inline: no coroutine made per message.
+            while not inbox.items:
+                inbox.waiter = loop.create_future()
+                try:
+                    await inbox.waiter
+                finally:
+                    inbox.waiter = None
+            message, error = inbox.take()
             if error is not None:
                 raise error
             await dispatch(message)
+            del message  # not kept while the next one is awaited
     finally:
-        for reader in readers:
-            reader.cancel()
-        for reader in readers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+        client_reader.cancel()
+        if layer_reader is not None:
+            layer_reader.cancel()
+        await _stop(client_reader)
+        await _stop(layer_reader)
 
 
 class FastDispatchMixin:
@@ -147,5 +176,9 @@ class FastDispatchMixin:
             layer_receive = self.channel_receive
         self.base_send = send
         inbox = Inbox(getattr(self.channel_layer, "capacity", 100))
-        with contextlib.suppress(StopConsumer):  # a clean exit, as channels makes it
+        # try/except, not contextlib.suppress: a suppress object and its bound __exit__
+        # would be kept for the socket's whole life.
+        try:  # StopConsumer: a clean exit, as channels makes it
             await dispatch_from(receive, layer_receive, self.dispatch, inbox)
+        except StopConsumer:
+            return

@@ -123,9 +123,15 @@ class GameConsumer(FrameIntakeConsumer):
         # same counters) as the family's REST requests.
         client = self.scope.get("client") or ("unknown", 0)
         self.caller = f"user-{self.user.pk}" if self.user else f"addr-{client[0]}"
-        self.tasks: set[asyncio.Task] = set()
+        # Made with the first turn: most sockets never start one, and an idle socket's every
+        # object is walked by each full collection.
+        self.tasks: set[asyncio.Task] | None = None
         self.group = None
-        refusal = await self._refusal()
+        # In a task of its own, so in a copy of the socket's context: asgiref's thread hop
+        # (the session's query) leaves a context variable set in the context it ran in, and
+        # in the socket's own that would be two objects more for every full collection to
+        # walk for as long as the socket lives.
+        refusal = await asyncio.create_task(self._refusal())
         if refusal is not None:
             # Accept, then close: a browser reads the code only of an accepted socket.
             await self.accept()
@@ -258,6 +264,8 @@ class GameConsumer(FrameIntakeConsumer):
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)
+        if self.tasks is None:
+            self.tasks = set()
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 

@@ -55,6 +55,9 @@ class FrameIntakeConsumer(FastDispatchMixin, RightsWatchMixin, AsyncWebsocketCon
     (`refuse`), who is counted (`frame_rate`) and their handlers (`frame_handlers`)."""
 
     hop_free_events: frozenset[str] = frozenset()
+    # channels' consumers join the groups listed here at connect; these join theirs in
+    # `connect`. An empty tuple rather than channels' default, a new empty list per socket.
+    groups = ()
     kind_field = "type"
     frame_limit_setting = ""
     not_an_object = "A frame must be a JSON object"
