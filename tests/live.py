@@ -18,6 +18,7 @@ when `GET /api/health` answers "running". `stop` always ends the process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -176,6 +177,20 @@ def wait_for_other_sessions_to_end(connection, timeout: float = 10.0) -> None:
         time.sleep(0.1)
 
 
+@contextlib.contextmanager
+def running(server: LiveServer, django_db_blocker):
+    """The server started, then stopped and its database sessions gone (a fixture's body)."""
+    from django.db import connection
+
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        with django_db_blocker.unblock():
+            wait_for_other_sessions_to_end(connection)
+
+
 @pytest.fixture(scope="session")
 def asgi_live_server(django_db_setup, django_db_blocker, tmp_path_factory):
     """A server process serving the app on the test database (see the module docstring)."""
@@ -187,10 +202,5 @@ def asgi_live_server(django_db_setup, django_db_blocker, tmp_path_factory):
         db_name=connection.settings_dict["NAME"],
         log_path=tmp_path_factory.mktemp("live-server") / "server.log",
     )
-    server.start()
-    try:
+    with running(server, django_db_blocker):
         yield server
-    finally:
-        server.stop()
-        with django_db_blocker.unblock():
-            wait_for_other_sessions_to_end(connection)

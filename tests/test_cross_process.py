@@ -34,6 +34,7 @@ from tests.fake_openai import CHAT, FakeOpenAI, _Handler, _Server, _Step
 from tests.live import (
     LiveServer,
     require_shared_services,
+    running,
     wait_for_other_sessions_to_end,
 )
 from tests.sse import DONE, SSEStream, parse_sse, parse_sse_text
@@ -471,13 +472,8 @@ def small_pool(django_db_setup, django_db_blocker, tmp_path_factory, fake_model)
             "DB_POOL_TIMEOUT": "3",
         },
     )
-    server.start()
-    try:
+    with running(server, django_db_blocker):
         yield server
-    finally:
-        server.stop()
-        with django_db_blocker.unblock():
-            wait_for_other_sessions_to_end(connection)
 
 
 def test_streams_in_flight_do_not_hold_connections_of_the_database_pool(small_pool, model):
