@@ -25,6 +25,8 @@ def type_name(obj: object) -> str:
         return f"coroutine {obj.__qualname__}"
     if kind is types.MethodType:
         return f"method {obj.__func__.__qualname__}"
+    if kind is type:  # a class made at run time: which one
+        return f"class {obj.__module__}.{obj.__qualname__}"
     return f"{kind.__module__}.{kind.__qualname__}"
 
 

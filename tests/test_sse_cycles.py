@@ -17,6 +17,14 @@ which no public API breaks:
   (a closed upstream connection: a failed or stopped reply); production serves on uvloop;
 - anyio (under the openai SDK's HTTP client) keeps a cancelled task's CancelledError with the
   frame that holds it (a stopped reply: its upstream request is cancelled).
+- DRF's `Response.rendered_content` writes the response into its own `renderer_context`
+  (`context['response'] = self`), so every rendered JSON answer is a cycle;
+- Django's `ASGIHandler.handle` defines its `RequestProcessed` exception class anew for every
+  request, and a class is a cycle (its `__mro__`, its `__dict__`'s descriptors).
+These two are usually reached from the TaskGroup's cycle (the handler's frame holds the
+response and the exception), and then are not cycles of their own in the count; when the
+client's disconnect ends the request's TaskGroup first (a race in the in-process client), they
+stand alone, and a full run saw them so.
 
 And a turn that ends, however it ends, is freed by reference counting alone.
 """
@@ -30,6 +38,7 @@ import weakref
 import httpx
 import pytest
 from rest_framework.fields import Field
+from rest_framework.response import Response
 from rest_framework.utils.serializer_helpers import BindingDict
 
 from ai import engine, registry
@@ -61,7 +70,11 @@ def theirs(cycle: Cycle) -> bool:
         return True
     if cycle.has("asyncio.exceptions.CancelledError", "frame task_done (_backends/_asyncio.py)"):
         return True
+    if cycle.has("class django.core.handlers.asgi.ASGIHandler.handle.<locals>.RequestProcessed"):
+        return True
     named = {kind for kind in cycle.kinds if kind.__module__ != "builtins"}
+    if named == {Response}:
+        return True  # DRF's rendered response, naming itself
     if named and all(kind.__module__.split(".")[0] in {"tests", "httpx"} for kind in named):
         return True  # the test's own client, or the fake model server of an earlier test
     return bool(named) and all(issubclass(k, Field | BindingDict) for k in named)
