@@ -88,7 +88,8 @@ class ChatReply(engine.BaseHooks):
         return await db_batch.run(self._prepare)
 
     def _prepare(self) -> engine.TurnPlan:
-        with transaction.atomic():
+        # Inside the batch's transaction (a savepoint of its own when others share it).
+        with transaction.atomic(savepoint=False):
             chat = services.chat_locked(self.chat_id, owner=self.owner)
             if not registry.claim(turn_key(self.chat_id)):
                 raise ReplyInFlight("A reply is already being generated for this chat")

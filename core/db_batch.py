@@ -11,7 +11,8 @@ PostgreSQL each start was five round trips and a commit of its own.
 it begins (up to BATCH_MAX); what arrives while it runs goes in the next one. Inside the batch:
 
 - each unit runs in `transaction.atomic()` nested in the batch's, a savepoint: a unit that
-  raises is rolled back alone and its caller gets its exception; the others go on;
+  raises is rolled back alone and its caller gets its exception; the others go on (a unit
+  alone in its batch has the transaction to itself, and no savepoint);
 - the batch commits once; only then does any caller get its result, so what a unit wrote is
   durable before its caller goes on (a chat's user line before its model call);
 - each unit runs in the context its caller had (log fields, the turn), not the batch's.
@@ -92,6 +93,16 @@ class _Batcher:
 
 def _run_batch(batch) -> list[tuple[bool, Any]]:
     metrics.DB_BATCH_UNITS.observe(len(batch))
+    if len(batch) == 1:
+        # Alone, the unit's transaction is the batch's: no savepoint (two round trips fewer
+        # on PostgreSQL, a lone stream start's common case). A failure rolls back the lot,
+        # which is the unit, and a failed commit is the unit's failure as it is every unit's.
+        unit, _, context = batch[0]
+        try:
+            with transaction.atomic():
+                return [(True, context.run(unit))]
+        except Exception as exc:
+            return [(False, exc)]
     outcomes: list[tuple[bool, Any]] = []
     with transaction.atomic():
         for unit, _, context in batch:

@@ -115,3 +115,48 @@ def test_what_arrives_during_a_batch_goes_in_the_next():
     assert async_to_sync(run)() == [1, 2, 3]
     count, units = _batches()
     assert (count - before[0], units - before[1]) == (2, 3)
+
+
+def test_a_unit_alone_runs_without_a_savepoint_and_its_failure_is_rolled_back(
+    django_assert_num_queries,
+):
+    """A lone unit has the batch's transaction to itself: no SAVEPOINT or RELEASE (two round
+    trips on PostgreSQL), and what it wrote before raising is gone."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    users = get_user_model().objects
+
+    def fails():
+        users.create(email="half-written@example.com")
+        raise ValueError("refused")
+
+    def nested():
+        with transaction.atomic(savepoint=False):  # as a turn's prepare step nests
+            return users.create(email="kept@example.com").email
+
+    with CaptureQueriesContext(conn) as queries:
+        outcomes = [_together(fails)[0], _together(nested)[0]]
+    assert isinstance(outcomes[0], ValueError) and str(outcomes[0]) == "refused"
+    assert outcomes[1] == "kept@example.com"
+    assert set(users.values_list("email", flat=True)) == {"kept@example.com"}
+    statements = [query["sql"].upper() for query in queries.captured_queries]
+    assert not [sql for sql in statements if "SAVEPOINT" in sql]
+    assert sum("INSERT" in sql for sql in statements) == 2
+
+
+def test_a_failed_commit_is_the_lone_units_failure(monkeypatch):
+    """The commit that fails after a lone unit ran is that unit's failure: its caller gets
+    the error, not a result whose writes were lost."""
+    from django.contrib.auth import get_user_model
+    from django.db import DatabaseError, connections
+
+    def refuse_commit(self):
+        raise DatabaseError("commit refused")
+
+    monkeypatch.setattr(type(connections["default"]), "commit", refuse_commit)
+    outcome = _together(lambda: get_user_model().objects.create(email="lost@example.com"))[0]
+    monkeypatch.undo()
+    assert isinstance(outcome, DatabaseError) and "commit refused" in str(outcome)
+    assert not get_user_model().objects.filter(email="lost@example.com").exists()
