@@ -182,6 +182,14 @@ def test_redis_down_mid_run_keeps_rest_working_and_sockets_come_back(tmp_path):
             )
             answers["A stream"] = stream.status_code
             answers["A stream complete"] = int("data: [DONE]" in stream.text)
+        # A new cookie identity, then its cookie read back: sessions are cached in Redis and
+        # kept in the database (config/sessions.py).
+        with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+            created = anonymous.post("/api/chats", json={"prompt": "Anyone there?"})
+            answers["A cookie create"] = created.status_code
+            if created.status_code == 201:
+                read = anonymous.get(f"/api/chats/{created.json()['id']}")
+                answers["A cookie read"] = read.status_code
         return answers
 
     async def socket_round() -> str:
@@ -198,6 +206,8 @@ def test_redis_down_mid_run_keeps_rest_working_and_sockets_come_back(tmp_path):
         "M list": 200,
         "A stream": 200,
         "A stream complete": 1,
+        "A cookie create": 201,
+        "A cookie read": 200,
     }
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:

@@ -71,10 +71,6 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# Sessions (family A's anonymous identities, the admin's logins) are read through the cache and
-# kept in the database: Django's documented `cached_db`. A family-A request reads its identity
-# with one cache read (Redis with REDIS_URL) instead of a database query, which on PostgreSQL
-# was a pool checkout, its check and the query before the view ran (bench/README.md, "Cheaper
-# starts, third round"). A session is written to both; one missing from the cache is read from
-# the database, so a cleared or restarted cache loses nothing.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions are read through the cache and kept in the database: Django's `cached_db`, falling
+# back to the database alone while the cache is down (config/sessions.py).
+SESSION_ENGINE = "config.sessions"
