@@ -34,9 +34,7 @@ import logging
 import traceback
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
 
 from django.conf import settings
 
@@ -48,8 +46,9 @@ from ai.prompting import PER_MESSAGE_OVERHEAD as PER_MESSAGE_OVERHEAD
 from ai.prompting import SentPrompt, build_prompt
 from ai.prompting import estimate_tokens as estimate_tokens
 from ai.providers import get_provider
-from ai.turn_hooks import BaseHooks, TurnHooks, TurnOutcome, TurnPlan  # also re-exported
-from ai.types import ChatMessage, ReasoningText
+from ai.turn_hooks import BaseHooks as BaseHooks  # re-exported: the families' base
+from ai.turn_hooks import TurnHooks, TurnOutcome, TurnPlan  # also re-exported
+from ai.types import ReasoningText
 from core import logcontext, metrics, threads
 from core.errors import ConflictError, DomainError, ErrorCode
 
@@ -362,38 +361,3 @@ def stop_all() -> int:
     """Stop every turn of this process (the server shuts down and the grace is over): each
     stores what it generated, marked as stopped. Returns how many were stopped."""
     return sum(turn.stop() for turn in registry.running())
-
-
-@dataclass
-class _FunctionHooks(BaseHooks):
-    task: str
-    system_prompt: str
-    history: list[ChatMessage]
-    persist_text: Callable[[str], Awaitable[Any]]
-    on_delta: Callable[[str], Awaitable[None]] | None = None
-
-    async def prepare(self) -> TurnPlan:
-        return TurnPlan(self.system_prompt, self.history)
-
-    async def persist(self, text: str, *, reply_id: str, stopped: bool) -> Any:
-        return await self.persist_text(text)
-
-    async def on_event(self, event: TurnEvent) -> None:
-        if isinstance(event, Delta) and self.on_delta is not None:
-            await self.on_delta(event.text)
-
-
-async def run_turn[T](
-    *,
-    task: str,
-    system_prompt: str,
-    history: list[ChatMessage],
-    persist: Callable[[str], Awaitable[T]],
-    on_delta: Callable[[str], Awaitable[None]] | None = None,
-    caller: str | None = None,
-) -> T:
-    """One turn with a fixed prompt, awaited whole: a shorthand over `start`."""
-    hooks = _FunctionHooks(task, system_prompt, history, persist, on_delta)
-    turn = await start(key=f"adhoc.{uuid.uuid4().hex}", hooks=hooks, caller=caller)
-    outcome = await turn.result()
-    return outcome.message

@@ -12,7 +12,7 @@ from PIL import Image
 
 from accounts.services import tokens_for_user
 from ai import client as ai
-from ai import engine
+from ai import engine, oneshot
 from ai.errors import AIServiceError
 from ai.providers import diagnostics, get_provider
 from ai.providers.offline import OFFLINE_TAG
@@ -333,7 +333,7 @@ async def test_run_turn_streams_then_persists_the_whole_reply():
         return f"saved:{len(text)}"
 
     history = [{"role": "user", "content": "I knock twice on the gate."}]
-    result = await engine.run_turn(
+    result = await oneshot.run_turn(
         task="dialogue",
         system_prompt=SYSTEM,
         history=history,
@@ -357,7 +357,7 @@ async def test_run_turn_with_an_empty_reply_persists_nothing(fake_openai):
         persisted.append(text)
 
     with pytest.raises(AIServiceError) as caught:
-        await engine.run_turn(
+        await oneshot.run_turn(
             task="dialogue",
             system_prompt=SYSTEM,
             history=[{"role": "user", "content": "Hello?"}],
