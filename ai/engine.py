@@ -7,7 +7,9 @@ A turn is prepare → announce → stream → persist → publish:
    user's line, return the system prompt and history;
 2. **announce**: the reply's id is allocated before the first token (`Started`), so a stream
    can name the message that will hold the reply;
-3. **stream** the model: `Delta` and `Reasoning` events as they arrive;
+3. **stream** the model: `Delta` and `Reasoning` events as they arrive. A prepare step that
+   says its plan before it commits (`plan_known`) has the model called during the commit;
+   its answer is still emitted only after prepare has returned;
 4. **persist** (the family's hook): the whole reply is stored; its service publishes the
    stored message to the family's sockets after commit; `Saved`;
 5. the family may add events after the reply is stored (`State`, `Choices`).
@@ -31,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import traceback
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable
@@ -46,6 +47,7 @@ from ai.prompting import PER_MESSAGE_OVERHEAD as PER_MESSAGE_OVERHEAD
 from ai.prompting import SentPrompt, build_prompt
 from ai.prompting import estimate_tokens as estimate_tokens
 from ai.providers import get_provider
+from ai.task_ends import clear_frames, retrieved
 from ai.turn_hooks import BaseHooks as BaseHooks  # re-exported: the families' base
 from ai.turn_hooks import TurnHooks, TurnOutcome, TurnPlan  # also re-exported
 from ai.types import ReasoningText
@@ -77,8 +79,13 @@ class Turn:
         self.stopped = False
         self.log: replay.ReplayLog | None = None
         self._wakeup = asyncio.Event()
-        self._ready: asyncio.Future | None = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self._ready: asyncio.Future | None = self._loop.create_future()
         self._stream_task: asyncio.Task | None = None
+        # A model call begun while prepare commits (`plan_known`): what its pieces are kept
+        # in, and what holds its first piece back until prepare has returned.
+        self._early_parts: list[str] | None = None
+        self._gate: asyncio.Future | None = None
         self._task: asyncio.Task | None = None
         # Once the task has ended (`_ended`): how, for a `result()` asked after that.
         self._outcome: TurnOutcome | None = None
@@ -169,7 +176,7 @@ class Turn:
         if failure is None:
             self._outcome = task.result()
             return
-        _clear_frames(failure)
+        clear_frames(failure)
         if self.reply_id is not None:
             # Kept for `result()`; a failed prepare's went to `start`'s caller (and its first
             # frame's callers, `f_back`, may reach a context naming the turn).
@@ -190,9 +197,11 @@ class Turn:
             try:
                 plan = await self.hooks.prepare()
             except asyncio.CancelledError:
+                self._drop_early_call()
                 self._ready.cancel()
                 raise
             except BaseException as exc:
+                self._drop_early_call()
                 self._ready.set_exception(exc)
                 raise
             self.reply_id = plan.reply_id or f"msg-{uuid.uuid4().hex}"
@@ -249,9 +258,30 @@ class Turn:
             except Exception:
                 logger.exception("Announcing the end of a turn failed")
 
+    def _call_early(self, plan: TurnPlan) -> None:
+        """`plan_known`, on the turn's loop: call the model now, if prepare has not returned
+        yet and the turn was not stopped; `_stream` holds the first piece back."""
+        if self._stream_task is not None or self.reply_id is not None or self.stopped:
+            return
+        self._gate = self._loop.create_future()
+        self._early_parts = []
+        self._stream_task = asyncio.create_task(self._stream(plan, self._early_parts))
+
+    def _drop_early_call(self) -> None:
+        """Prepare failed after `plan_known`: the model's answer will not be used."""
+        task, self._stream_task, self._gate, self._early_parts = self._stream_task, None, None, None
+        if task is not None:
+            task.cancel()
+            task.add_done_callback(retrieved)
+
     async def _stream_and_persist(self, plan: TurnPlan) -> TurnOutcome:
-        parts: list[str] = []
-        self._stream_task = asyncio.create_task(self._stream(plan, parts))
+        if self._stream_task is None:
+            parts: list[str] = []
+            self._stream_task = asyncio.create_task(self._stream(plan, parts))
+        else:  # begun while prepare committed (`plan_known`): its pieces may go out now
+            parts = self._early_parts
+            self._gate.set_result(None)
+            self._gate = self._early_parts = None
         if self.stopped:  # stopped while preparing
             self._stream_task.cancel()
         try:
@@ -263,7 +293,7 @@ class Turn:
                 raise
             # Stopped: the model client's own cycles may keep this error a while, and its
             # traceback's frames hold the turn.
-            _clear_frames(cancelled)
+            clear_frames(cancelled)
         text = "".join(parts).strip()
         if not text and not self.stopped:
             raise AIServiceError("The AI model returned an empty reply")
@@ -284,8 +314,12 @@ class Turn:
         # The model and provider `ai.stream_chat` calls: the plan's model, else the task's.
         model = plan.model or settings.AI_TASKS[task]["model"]
         self.hooks.on_prompt(SentPrompt(messages, model, get_provider(task).name))
+        gate = self._gate  # begun early: nothing is emitted before prepare has returned
         stream = ai.stream_chat(task=task, messages=messages, model=plan.model)
         async for delta in stream:
+            if gate is not None:
+                await gate
+                gate = None
             if isinstance(delta, ReasoningText):
                 await self.emit(Reasoning(str(delta)))
                 continue
@@ -331,20 +365,17 @@ async def start(*, key: str, hooks: TurnHooks, caller: str | None = None) -> Tur
     return turn
 
 
-def _clear_frames(failure: BaseException) -> None:
-    """Clear the locals of the ended frames in `failure`'s tracebacks, its cause and context
-    too (frames still running are left as they are)."""
-    seen: set[int] = set()
-    pending = [failure]
-    while pending:
-        error = pending.pop()
-        if error is None or id(error) in seen:
-            continue
-        seen.add(id(error))
-        traceback.clear_frames(error.__traceback__)
-        pending += [error.__cause__, error.__context__]
-        if isinstance(error, BaseExceptionGroup):
-            pending += error.exceptions
+def plan_known(plan: TurnPlan) -> None:
+    """Call from a turn's prepare step, its thread or its task, once the prompt is decided and
+    the step's writes are made but not yet committed (the last thing before it returns): the
+    model is called at once, while the commit and the way back to the event loop run, instead
+    of after them. Nothing the model answers is emitted before prepare has returned, so the
+    user's line is durable before the first token goes out; a prepare that fails after this
+    cancels the call (its HTTP request is closed). `plan` must be the plan prepare returns.
+    Outside a turn, nothing happens."""
+    turn = registry.running_turn()
+    if turn is not None:
+        turn._loop.call_soon_threadsafe(turn._call_early, plan)
 
 
 def in_flight(key: str) -> Turn | None:

@@ -110,13 +110,17 @@ class ChatReply(engine.BaseHooks):
         self.state_before = dict(place.state)
         self.reply_id = services.new_client_id()
         self.chat_prompt = prompts.chat_prompt(chat.character, self.state_before, history)
-        return engine.TurnPlan(
+        plan = engine.TurnPlan(
             system_prompt=self.chat_prompt.system_prompt,
             history=history,
             reply_id=self.reply_id,
             model=self.model,
             post_history=self.chat_prompt.post_history,
         )
+        # The line is written, not yet committed: the model is called while the batch commits
+        # (its first token still goes out only after the commit).
+        engine.plan_known(plan)
+        return plan
 
     def on_prompt(self, sent: engine.SentPrompt) -> None:
         self.sent = sent
