@@ -132,6 +132,9 @@ GC_VARIANTS = {
     # about 2/7 of Python 3.13's rate (2000, 10, 10), young ones more often.
     "tenth-700": {"FANOUT_GC_THRESHOLD": "700,10,100"},
     "none": {"FANOUT_GC_UNFREEZE": "1"},
+    # Full collections that walk everything each time, as before config/startup.py froze
+    # what survives each one (production's default, "as-is").
+    "walk-all": {"GC_WHOLE_COLLECTION_SECONDS": "0"},
 }
 
 

@@ -71,13 +71,16 @@ def load_application():
     """uvicorn's application factory, called in each worker process: the application the
     command line named (passed on in the environment, which the workers inherit), loaded
     and wrapped for a graceful restart (`config.shutdown.ShutdownAware`), then the start-up
-    objects frozen out of the garbage collector's reach."""
+    objects frozen out of the garbage collector's reach, and what survives each later full
+    collection too (`config.startup`)."""
+    from django.conf import settings
     from uvicorn.importer import import_from_string
 
-    from config.startup import freeze_start_up_objects
+    from config.startup import freeze_after_full_collections, freeze_start_up_objects
 
     application = shutdown.ShutdownAware(import_from_string(os.environ[APPLICATION_VARIABLE]))
     freeze_start_up_objects()
+    freeze_after_full_collections(settings.GC_WHOLE_COLLECTION_SECONDS)
     return application
 
 

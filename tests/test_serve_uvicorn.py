@@ -21,6 +21,7 @@ from config.serve_uvicorn import (
     raise_open_file_limit,
     uvicorn_options,
 )
+from config.startup import FreezeAfterFullCollections
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,10 +48,18 @@ def test_the_options_carry_the_contract(settings):
     assert options["backlog"] >= 1024
 
 
-def test_the_factory_loads_the_named_application_and_freezes_start_up_objects():
+def _collector_as_it_was(thresholds) -> None:
+    """What the factory did to this (test) process's collector, undone."""
+    gc.callbacks[:] = [c for c in gc.callbacks if not isinstance(c, FreezeAfterFullCollections)]
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+def test_the_factory_loads_the_named_application_and_freezes_start_up_objects(settings):
     uvicorn_options(parse(["config.asgi:application"]))
     from config.asgi import application
 
+    settings.GC_WHOLE_COLLECTION_SECONDS = 60
     before = gc.get_freeze_count()
     thresholds = gc.get_threshold()
     try:
@@ -59,9 +68,11 @@ def test_the_factory_loads_the_named_application_and_freezes_start_up_objects():
         assert gc.get_freeze_count() > before
         # Python's thresholds are kept: a raised one let the SSE relay's memory grow.
         assert gc.get_threshold() == thresholds
+        # What survives each full collection is frozen too, with a whole one every minute.
+        policies = [c for c in gc.callbacks if isinstance(c, FreezeAfterFullCollections)]
+        assert [policy.whole_every for policy in policies] == [60]
     finally:
-        gc.unfreeze()
-        gc.set_threshold(*thresholds)
+        _collector_as_it_was(thresholds)
 
 
 def test_uvicorn_accepts_every_option():
@@ -70,8 +81,7 @@ def test_uvicorn_accepts_every_option():
     try:
         config.load()
     finally:
-        gc.unfreeze()
-        gc.set_threshold(*thresholds)
+        _collector_as_it_was(thresholds)
     from config.asgi import application
 
     assert config.loaded_app.app is application
