@@ -71,7 +71,7 @@ def load_application():
     """uvicorn's application factory, called in each worker process: the application the
     command line named (passed on in the environment, which the workers inherit), loaded
     and wrapped for a graceful restart (`config.shutdown.ShutdownAware`), then the start-up
-    objects frozen out of the garbage collector's reach, and what survives each later full
+    objects frozen out of the garbage collector's reach, and what survives a later slow full
     collection too (`config.startup`)."""
     from django.conf import settings
     from uvicorn.importer import import_from_string

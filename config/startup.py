@@ -37,16 +37,17 @@ class FreezeAfterFullCollections:
     SSE relay's) is left as it is.
 
     A frozen object is still freed by reference counting when its last reference goes; only
-    a reference cycle that dies while frozen waits. So once `whole_every` seconds have
-    passed, the frozen objects are handed back (`gc.unfreeze()`) after a full collection
-    instead, and the next one walks everything and frees those cycles."""
+    a reference cycle that dies while frozen waits. So once objects have been frozen here for
+    `whole_every` seconds, they are handed back (`gc.unfreeze()`) after a full collection,
+    and the next one walks everything, start-up's objects too, and frees those cycles. A
+    process that never had a slow full collection never unfreezes: start-up's freeze holds."""
 
     def __init__(self, whole_every: float, slow: float = 0.05, clock=time.monotonic) -> None:
         self.whole_every = whole_every
         self.slow = slow
         self.clock = clock
-        self.whole_at = clock()  # start-up's own collection walked everything
         self.started = 0.0
+        self.frozen_at: float | None = None  # the first freeze since the last whole walk
 
     def __call__(self, phase: str, info: dict) -> None:
         if info["generation"] != 2:
@@ -54,11 +55,13 @@ class FreezeAfterFullCollections:
         now = self.clock()
         if phase == "start":
             self.started = now
-        elif now - self.whole_at >= self.whole_every:
+        elif self.frozen_at is not None and now - self.frozen_at >= self.whole_every:
             gc.unfreeze()  # the next full collection walks everything
-            self.whole_at = now
+            self.frozen_at = None
         elif now - self.started >= self.slow:
             gc.freeze()
+            if self.frozen_at is None:
+                self.frozen_at = now
 
 
 def freeze_after_full_collections(whole_every: float) -> FreezeAfterFullCollections | None:

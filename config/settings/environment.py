@@ -42,7 +42,7 @@ DEBUG = env_bool("DEBUG", False)
 # Requests' and AI turns' sync code on reused threads (core/threads.py); 0: Django's own
 # thread per request.
 ASGI_REUSE_THREADS = env_bool("ASGI_REUSE_THREADS", True)
-# A serving process freezes what survives each full garbage collection, and hands it back
-# for one whole collection every this many seconds (config/startup.py); 0: Python's
-# collector as it is, after start-up's own freeze.
+# A serving process freezes what survives a slow (50 ms) full garbage collection, and hands
+# it back for one whole collection once frozen this many seconds (config/startup.py); 0:
+# Python's collector as it is, after start-up's own freeze.
 GC_WHOLE_COLLECTION_SECONDS = float(os.environ.get("GC_WHOLE_COLLECTION_SECONDS", 60))
