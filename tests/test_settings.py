@@ -64,6 +64,15 @@ def test_connections_are_kept_on_sqlite_and_pooled_on_postgresql(tmp_path):
         "print(d['CONN_MAX_AGE'], 'pool' in d.get('OPTIONS', {}))"
     )
     assert _run(tmp_path, probe).stdout.split() == ["None", "False"]
+    # A kept SQLite connection keeps small caches (about forty are open under load).
+    caches = (
+        "from config.embedded import prepare; prepare(); "
+        "import django; from django.db import connection; django.setup(); "
+        "cursor = connection.cursor(); cursor.execute('PRAGMA cache_size'); "
+        "print(cursor.fetchone()[0], connection.settings_dict['OPTIONS']['cached_statements'])"
+    )
+    kept = _run(tmp_path, caches)
+    assert kept.stdout.split() == ["-512", "16"], kept.stderr
     pooled = _run(
         tmp_path,
         probe,
