@@ -17,13 +17,16 @@ import asyncio
 import threading
 import uuid
 
+import django
 import httpx
 import pytest
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.test import override_settings
 
 from config.asgi import application
+from config.compat import django as compat_django
 from core import ratelimit, redis_pool
 from core.ratelimit import Rate
 
@@ -95,6 +98,42 @@ def test_production_settings_use_the_shared_pool():
     assert settings.CACHES["default"]["OPTIONS"]["pool_class"] == (
         "core.redis_pool.SharedConnectionPool"
     )
+    assert settings.CACHES["default"]["BACKEND"] == "config.compat.django.ProcessRedisCache"
+
+
+def test_the_cache_client_workaround_was_checked_for_the_installed_django():
+    """Fails when the Django pin moves: read config/compat/django.py again (does `RedisCache`
+    still build its client in `_cache` from `_class`, `_servers` and `_options`, and does the
+    client still keep nothing per request?), then add the version to TESTED."""
+    assert compat_django.ACTIVE, (django.get_version(), compat_django.TESTED)
+    pins = (settings.BASE_DIR / "requirements.txt").read_text().splitlines()
+    [pinned] = [line.split("==", 1)[1] for line in pins if line.startswith("Django==")]
+    assert pinned in compat_django.TESTED, (pinned, compat_django.TESTED)
+
+
+async def test_cache_handles_of_a_hundred_tasks_share_one_client(counted_cache):
+    """Each task's handle is a new `RedisCache`; stock, each built a client of its own (a
+    `redis.DriverInfo` and its package-metadata read each time)."""
+
+    async def client_of_a_new_handle(n: int):
+        await cache.aset(f"client-test-{n}", n, 30)
+        assert await cache.aget(f"client-test-{n}") == n
+        return cache._cache
+
+    clients = [await asyncio.create_task(client_of_a_new_handle(n)) for n in range(100)]
+    assert all(client is clients[0] for client in clients)
+    before = compat_django.process_clients()
+    with override_settings(
+        CACHES={
+            "default": {
+                **settings.CACHES["default"],
+                "OPTIONS": {**settings.CACHES["default"]["OPTIONS"], "client_name": "other"},
+            }
+        }
+    ):
+        other = await asyncio.create_task(client_of_a_new_handle(100))
+    assert other is not clients[0], "other options, another client"
+    assert compat_django.process_clients() == before + 1
 
 
 def _our_pools(name: str) -> list[redis.ConnectionPool]:

@@ -100,7 +100,7 @@ def test_production_shape_uses_postgres_redis_and_the_configured_model(tmp_path)
     assert result.stdout.split() == [
         "django.db.backends.postgresql",
         "channels_redis.pubsub.RedisPubSubChannelLayer",  # one subscriber per process
-        "django.core.cache.backends.redis.RedisCache",
+        "config.compat.django.ProcessRedisCache",  # Django's, one client per process
         "False",
     ]
 
