@@ -88,6 +88,15 @@ class ChatReply(engine.BaseHooks):
         return await db_batch.run(self._prepare)
 
     def _prepare(self) -> engine.TurnPlan:
+        plan: engine.TurnPlan | None = None
+
+        def known(history: list[dict], state: dict) -> None:
+            # The prompt is decided: the model is called now, while the line is written and
+            # the batch commits (its first token still goes out only after the commit).
+            nonlocal plan
+            plan = self._plan(chat, history, state)
+            engine.plan_known(plan)
+
         # Inside the batch's transaction (a savepoint of its own when others share it).
         with transaction.atomic(savepoint=False):
             chat = services.chat_locked(self.chat_id, owner=self.owner)
@@ -101,26 +110,28 @@ class ChatReply(engine.BaseHooks):
                     client_id=self.user_id,
                     content=self.user_content or "",
                     previous_id=self.previous_id,
+                    on_history=known,
                 )
-            history = place.history
-        self.keeps_state = chat.character_id is not None
+            if plan is None:  # a regenerate: its writes are made, not yet committed
+                known(place.history, place.state)
         self.user_message = place.line
         self.user_content = place.line.content if place.line is not None else ""
         self.parent_pk = place.parent.pk
-        self.state_before = dict(place.state)
+        return plan
+
+    def _plan(self, chat: Chat, history: list[dict], state: dict) -> engine.TurnPlan:
+        """The turn's prompt, from the history and state its place starts from."""
+        self.keeps_state = chat.character_id is not None
+        self.state_before = dict(state)
         self.reply_id = services.new_client_id()
         self.chat_prompt = prompts.chat_prompt(chat.character, self.state_before, history)
-        plan = engine.TurnPlan(
+        return engine.TurnPlan(
             system_prompt=self.chat_prompt.system_prompt,
             history=history,
             reply_id=self.reply_id,
             model=self.model,
             post_history=self.chat_prompt.post_history,
         )
-        # The line is written, not yet committed: the model is called while the batch commits
-        # (its first token still goes out only after the commit).
-        engine.plan_known(plan)
-        return plan
 
     def on_prompt(self, sent: engine.SentPrompt) -> None:
         self.sent = sent

@@ -19,6 +19,7 @@ The rest of the request's history is not written: stored messages keep their sto
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -43,10 +44,19 @@ class TurnPlace:
 
 
 def turn_submit(
-    chat: Chat, *, client_id: str | None, content: str, previous_id: str | None
+    chat: Chat,
+    *,
+    client_id: str | None,
+    content: str,
+    previous_id: str | None,
+    on_history: Callable[[list[dict], dict], None] | None = None,
 ) -> TurnPlace:
     """Store (or find, or edit) a turn's user line by the rule above; it becomes the leaf.
-    Call inside a transaction, with `chat` as `services.chat_locked` read it."""
+    Call inside a transaction, with `chat` as `services.chat_locked` read it.
+
+    `on_history(history, state)` is called with the place's history and state as soon as they
+    are known: for a new line (or an edit's new version), before it is written, so the model
+    can be asked while the writes run (`engine.plan_known`)."""
     services.message_content_check(content)
     leaf_id, state = chat.leaf_id, chat.state
     messages = selectors.chat_tree(chat.pk)
@@ -67,15 +77,22 @@ def turn_submit(
         else:
             previous = by_id.get(previous_id) if previous_id else None
             parent_id = previous.pk if previous is not None else leaf_id
-        line = Message.objects.create(
+        line = Message(
             chat_id=chat.pk,
             client_id=client_id or services.new_client_id(),
             role=MessageRole.USER,
             content=content,
             parent_id=parent_id,
         )
+        if on_history is not None:
+            path = [*selectors.branch_to(messages, parent_id), line] if parent_id else [line]
+            on_history(_history(path), _start_state(path, line, leaf_id, state))
+            on_history = None  # told
+        line.save(force_insert=True)
         messages.append(line)
-    return _place(chat.pk, messages, parent=line, line=line, leaf_id=leaf_id, state=state)
+    return _place(
+        chat.pk, messages, parent=line, line=line, leaf_id=leaf_id, state=state, known=on_history
+    )
 
 
 def turn_regenerate(chat: Chat, *, message_id: str | None) -> TurnPlace:
@@ -118,19 +135,32 @@ def _place(
     line: Message | None,
     leaf_id: int | None,
     state: dict,
+    known: Callable[[list[dict], dict], None] | None = None,
 ) -> TurnPlace:
     """Make `parent` the leaf; off the active branch's end, the chat takes the state the new
-    branch holds."""
+    branch holds. `known(history, state)`, if given, is called before these writes."""
     path = selectors.branch_to(messages, parent.pk)
+    branch = _start_state(path, parent, leaf_id, state)
+    history = _history(path)
+    if known is not None:
+        known(history, branch)
     if parent.pk != leaf_id:
         services.leaf_set(chat_pk, parent.pk)
-        if parent.parent_id != leaf_id:
-            branch = selectors.branch_state(path)
-            if branch != state:
-                services.chat_state_set(chat_pk, branch)
-            state = branch
-    history = [{"role": message.role, "content": message.content} for message in path]
-    return TurnPlace(parent=parent, line=line, history=history, state=state)
+        if branch != state:
+            services.chat_state_set(chat_pk, branch)
+    return TurnPlace(parent=parent, line=line, history=history, state=branch)
+
+
+def _start_state(path: list[Message], parent: Message, leaf_id: int | None, state: dict) -> dict:
+    """The state a turn after `parent` starts from: the chat's own while `parent` is its leaf
+    or follows it, else the state the branch `path` holds."""
+    if parent.pk != leaf_id and parent.parent_id != leaf_id:
+        return selectors.branch_state(path)
+    return state
+
+
+def _history(path: list[Message]) -> list[dict]:
+    return [{"role": message.role, "content": message.content} for message in path]
 
 
 def message_activate(chat: Chat, *, message_id: str) -> None:

@@ -13,6 +13,7 @@ import time
 import pytest
 from channels.db import database_sync_to_async
 from django.db import connections
+from django.db.backends.utils import CursorWrapper
 
 from ai import engine, events, registry
 from chats import ai_services
@@ -148,6 +149,40 @@ async def test_a_chats_line_is_committed_before_its_first_token_and_the_model_as
 
     assert asked_at_commit[:1] == [True]
     assert stored_at_first_delta is True
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_new_line_has_the_model_asked_before_it_is_written(fake_openai, monkeypatch):
+    """A new user line's history is known once the chat's messages are read: the model is
+    asked then, and the line's INSERT (and the leaf's UPDATE after it) run while the request
+    goes out. The prompt ends with the new line all the same."""
+    chat = await database_sync_to_async(ChatFactory)()
+    fake_openai.queue_chat("Asked first, then stored.")
+    asked_at_insert: list[bool] = []
+    execute = CursorWrapper.execute
+
+    def insert_after_the_call(self, sql, params=None):
+        if sql.startswith('INSERT INTO "chats_message"'):
+            deadline = time.monotonic() + TIMEOUT
+            while not fake_openai.requests_to(CHAT) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            asked_at_insert.append(bool(fake_openai.requests_to(CHAT)))
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(CursorWrapper, "execute", insert_after_the_call)
+    turn, hooks = await ai_services.reply_start(
+        chat_id=chat.pk, owner=None, user_id="msg-new", user_content="Ask early", model=None
+    )
+    monkeypatch.setattr(CursorWrapper, "execute", execute)
+    outcome = await turn.result()
+
+    assert asked_at_insert == [True]
+    [request] = fake_openai.requests_to(CHAT)
+    assert request.body["messages"][-1] == {"role": "user", "content": "Ask early"}
+    assert outcome.message.content == "Asked first, then stored."
+    assert hooks.user_message.client_id == "msg-new" and hooks.user_message.pk is not None
+    stored = await asyncio.to_thread(_line_stored_elsewhere, "msg-new")
+    assert stored is True
 
 
 def _line_stored_elsewhere(client_id: str) -> bool:
