@@ -5,6 +5,7 @@
     .venv/bin/python bench/sse_relay.py --servers uvicorn --memory-only --probe-memory
     # options: --servers daphne,uvicorn --streams 1,50,200 --rate 10 --repeats 3
     #          --rss-streams 10000 --rss-first 1000 --rss-servers uvicorn --no-throughput
+    #          --ttft-samples 40 (streams one at a time per app, for the first text-delta)
     #          --memory-only --probe-memory --trace-memory --project-env NAME=VALUE
     #          --project-app bench.fanout_probe:application (FANOUT_GC_THRESHOLD=a,b,c)
 
@@ -26,7 +27,9 @@ For 1, 50 and 200 concurrent streams (started evenly over one token interval) it
 the project and the reference measured in the same run (the two alternate), the per-token added
 delay (client receive time minus upstream send time) p50/p99, the time to first byte and to the
 first text-delta per stream, whether tokens were batched (text-delta parts vs tokens), and the
-ratio of the p99s. Then the relay's cost: 200 streams at a high rate, tokens relayed per second
+ratio of the p99s. Then the first text-delta of `--ttft-samples` streams one at a time per
+app, alternating (a single stream's row above is one sample a run), p50 against the
+reference's + 5 ms (issue 19, item 1). Then the relay's cost: 200 streams at a high rate, tokens relayed per second
 and per CPU-second of the server. Then, on uvicorn (production; `--rss-servers`), in a fresh
 project server process, its resident memory (VmRSS) after its first `--rss-first` streams and
 after every 1,000 up to `--rss-streams` (50 at a time, 5 tokens at 100 tokens/s; SQLite's
@@ -402,6 +405,8 @@ async def run_server(server: str, args, env: dict, upstream: str, log) -> dict:
                     summary = summarize(results)
                     summary.cpu = cpu
                     out["rows"].append((count, name, summary))
+        if args.ttft_samples and len(apps) == 2:
+            out["ttft"] = await first_deltas(apps, args.ttft_samples)
         if args.throughput:
             for name in ("project", "reference"):
                 if args.only and name != args.only:
@@ -429,10 +434,43 @@ async def run_server(server: str, args, env: dict, upstream: str, log) -> dict:
     return out
 
 
+async def first_deltas(apps: dict, samples: int) -> dict[str, list[float]]:
+    """Time to the first text-delta, ms, of `samples` streams one at a time per app (3 tokens
+    at 100 tokens/s each), the apps alternating stream by stream: a single stream's figure
+    from one run is one sample, and one sample moves by half between runs."""
+    times: dict[str, list[float]] = {name: [] for name in apps}
+    for i in range(samples):
+        for name in ("project", "reference") if i % 2 else ("reference", "project"):
+            results, _ = await apps[name].streams(1, 3, 100)
+            times[name] += [
+                (r.first_delta_ns - r.sent_ns) * 1e-6
+                for r in results
+                if not r.error and r.first_delta_ns
+            ]
+    return times
+
+
+def ttft_report(server: str, times: dict[str, list[float]], checks: list) -> None:
+    print(f"\n{server}: first text-delta of one stream at a time, ms")
+    print(f"{'app':9} {'samples':>7} {'p50':>8} {'p90':>8} {'p99':>8}")
+    for name, values in times.items():
+        print(
+            f"{name:9} {len(values):>7} {fmt(pct(values, 50))} {fmt(pct(values, 90))} "
+            f"{fmt(pct(values, 99))}"
+        )
+    added = pct(times["project"], 50) - pct(times["reference"], 50)
+    ok = added <= 5
+    checks.append((f"{server} first text-delta, 1 stream", ok))
+    verdict = "met" if ok else "NOT met"
+    print(f"project p50 - reference p50: {added:+.2f} ms (target <= +5): {verdict}")
+
+
 def report(server: str, out: dict, args) -> list[tuple[str, bool]]:
     checks: list[tuple[str, bool]] = []
     if out["rows"]:
         latency(server, out, args, checks)
+    if out.get("ttft"):
+        ttft_report(server, out["ttft"], checks)
     if out["throughput"]:
         relay_cost(server, out)
     if out["memory"]:
@@ -615,6 +653,12 @@ def main() -> None:
         help="the project's ASGI application; bench.fanout_probe:application applies the "
         "collector variants of bench/fanout_probe.py (e.g. --project-env "
         "FANOUT_GC_THRESHOLD=700,10,100) at the first request",
+    )
+    parser.add_argument(
+        "--ttft-samples",
+        type=int,
+        default=40,
+        help="streams one at a time per app for the first text-delta (0: none)",
     )
     parser.add_argument("--no-throughput", dest="throughput", action="store_false")
     parser.add_argument("--profile", default="", help="py-spy the project server into this file")
