@@ -169,10 +169,11 @@ async def connections_released() -> None:
     (20) and waited on one another until they failed with 503 (bench/sse_relay.py on
     PostgreSQL). A connection inside a transaction is left alone (a test's: closing it there
     would drop it without giving it back to the pool)."""
-    await sync_to_async(_give_back)()
+    await sync_to_async(connections_give_back)()
 
 
-def _give_back() -> None:
+def connections_give_back() -> None:
+    """`connections_released`, from the request's own thread (a sync step it runs anyway)."""
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()
@@ -180,7 +181,8 @@ def _give_back() -> None:
 
 def sse_response(source: engine.Turn | AsyncIterator[events.TurnEvent]) -> StreamingHttpResponse:
     """A turn of this process (read directly), or any iterator of events (a replay log).
-    Call `connections_released` first: the stream lasts as long as the reply."""
+    Give the request's connections back first (`connections_released`, or
+    `connections_give_back` on its thread): the stream lasts as long as the reply."""
     body = turn_parts(source) if isinstance(source, engine.Turn) else stream_parts(source)
     body = metrics.sse_stream(body)
     response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+import redis
+from django.conf import settings
 from websockets.asyncio.client import connect
 
 from accounts.services import tokens_for_user
@@ -480,12 +482,14 @@ def test_streams_in_flight_do_not_hold_connections_of_the_database_pool(small_po
     """A streamed reply lasts as long as the model writes; its request must not keep a
     connection of the pool meanwhile (Django gives it back only when the response ends), nor
     while its start waits for the start's own database work: twice as many streams as the
-    pool has connections, started at once, all stream, and reads still answer."""
+    pool has connections, started at once, all stream, and reads still answer. The sessions
+    are dropped from the cache first, so each request reads its identity from the database."""
     count = 2 * POOL_SIZE
 
     async def scenario():
         async with httpx.AsyncClient(timeout=TIMEOUT) as http:
             chats = [await new_chat(http, small_pool) for _ in range(count)]
+            await asyncio.to_thread(_sessions_dropped_from_the_cache)
             held = [model.hold_reply() for _ in range(count)]
             live: list[LiveStream] = []
             try:
@@ -507,3 +511,10 @@ def test_streams_in_flight_do_not_hold_connections_of_the_database_pool(small_po
             assert all(s.done and s.text().strip().endswith(TAIL) for s in live)
 
     run(scenario(), small_pool)
+
+
+def _sessions_dropped_from_the_cache() -> None:
+    with redis.Redis.from_url(settings.REDIS_URL) as client:
+        keys = list(client.scan_iter(match="*django.contrib.sessions.cached_db*"))
+        assert keys, "the sessions are read through the cache"
+        client.delete(*keys)
