@@ -6,9 +6,9 @@ builds a new `RedisCacheClient`. core/redis_pool.py already makes them share one
 pool; the client itself is still rebuilt, and with redis-py 8 its constructor makes a
 `redis.DriverInfo`, which reads redis-py's version from the installed package's metadata
 (`importlib.metadata.version`, parsing its METADATA file) every time. Measured: a cache read
-in a fresh context took 0.70 ms against 0.11 ms for the same `GET` on a kept client, and a
-served stream start spent 1.2 ms of its 10 reading its cookie identity's session
-(bench/README.md, "A cache client per request").
+in a fresh context took 0.70 ms, 0.13 ms with the client kept, and a served stream start
+spent 1.2 ms of its 10 reading its cookie identity's session (bench/README.md, "Cheaper
+starts, fourth round").
 
 Django has no hook for the client's lifetime: `RedisCache` makes it in its `_cache` property
 from `_class`, `_servers` and `_options`. `ProcessRedisCache` is `RedisCache` whose `_cache` is
