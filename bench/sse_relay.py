@@ -29,11 +29,12 @@ delay (client receive time minus upstream send time) p50/p99, the time to first 
 first text-delta per stream, whether tokens were batched (text-delta parts vs tokens), and the
 ratio of the p99s. Then the first text-delta of `--ttft-samples` streams one at a time per
 app, alternating (a single stream's row above is one sample a run), p50 against the
-reference's + 5 ms (issue 19, item 1). Then the relay's cost: 200 streams at a high rate, tokens relayed per second
-and per CPU-second of the server. Then, on uvicorn (production; `--rss-servers`), in a fresh
-project server process, its resident memory (VmRSS) after its first `--rss-first` streams and
-after every 1,000 up to `--rss-streams` (50 at a time, 5 tokens at 100 tokens/s; SQLite's
-writers queue for its lock: 200 at a time made some wait past its 20 s busy timeout).
+reference's + 5 ms (issue 19, item 1). Then the relay's cost: 200 streams at a high rate,
+tokens relayed per second and per CPU-second of the server. Then, on uvicorn (production;
+`--rss-servers`), in a fresh project server process, its resident memory (VmRSS) after its
+first `--rss-first` streams and after every 1,000 up to `--rss-streams` (50 at a time, 5
+tokens at 100 tokens/s; SQLite's writers queue for its lock: 200 at a time made some wait past
+its 20 s busy timeout).
 `--probe-memory` serves the project wrapped by bench/sse_tracemalloc.py and prints, at each
 mark, live objects, the engine's registries and glibc's allocator figures, and RSS after
 `malloc_trim(0)` at the end; `--trace-memory` adds tracemalloc's diff of the Python heap from
