@@ -148,6 +148,14 @@ class StreamNegotiation(DefaultContentNegotiation):
 class ChatDetailApi(AsyncAssistantApiView):
     content_negotiation_class = StreamNegotiation
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method == "POST":
+            # A streamed reply's request lasts as long as its reply, and its start may wait at
+            # the gate: its thread gives back its database connections here, in the hop that
+            # authenticated it, not in a hop of its own (`sse.connections_released`).
+            sse.connections_give_back()
+
     @extend_schema(
         tags=["assistant"],
         parameters=[CHAT_ID],
@@ -208,14 +216,6 @@ class ChatDetailApi(AsyncAssistantApiView):
         ),
         operation_id="chats_stream",
     )
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if request.method == "POST":
-            # A streamed reply's request lasts as long as its reply, and its start may wait at
-            # the gate: its thread gives back its database connections here, in the hop that
-            # authenticated it, not in a hop of its own (`sse.connections_released`).
-            sse.connections_give_back()
-
     async def post(self, request, chat_id: str):
         async with stream_admission.start_gate():
             identity = assistant_identity(request)
