@@ -26,7 +26,9 @@ there are two cores or more). Server logs go to `.local/bench-sse-relay.log`.
 For 1, 50 and 200 concurrent streams (started evenly over one token interval) it prints, for
 the project and the reference measured in the same run (the two alternate), the per-token added
 delay (client receive time minus upstream send time) p50/p99, the time to first byte and to the
-first text-delta per stream, whether tokens were batched (text-delta parts vs tokens), and the
+first text-delta per stream, the server's CPU share, the added delay of each stream's first
+token apart (p50/p99: a project start holds it until the user's line is committed) and the p99
+of the tokens after it, whether tokens were batched (text-delta parts vs tokens), and the
 ratio of the p99s. Then the first text-delta of `--ttft-samples` streams one at a time per
 app, alternating (a single stream's row above is one sample a run), p50 against the
 reference's + 5 ms (issue 19, item 1). Then the relay's cost: 200 streams at a high rate,
@@ -247,6 +249,9 @@ class Summary:
     added_ttfb_p99: float
     first_delta_p50: float  # request sent -> first text-delta
     first_delta_p99: float
+    token0_p50: float  # the added delay of each stream's first token (in delay_p50/p99)
+    token0_p99: float
+    later_p99: float  # the added delay of the tokens after each stream's first
     errors: list[str]
     cpu: float = 0.0  # the server's CPU share while the streams ran
 
@@ -258,6 +263,8 @@ def summarize(results: list[StreamResult]) -> Summary:
     ttfb = [(r.first_byte_ns - r.sent_ns) * ms for r in ok]
     added = [(r.first_byte_ns - r.first_token_send_ns) * ms for r in ok if r.first_token_send_ns]
     first = [(r.first_delta_ns - r.sent_ns) * ms for r in ok if r.first_delta_ns]
+    token0 = [r.delays_ns[0] * ms for r in ok if r.delays_ns]
+    later = [d * ms for r in ok for d in r.delays_ns[1:]]
     return Summary(
         streams=len(results),
         failed=len(results) - len(ok),
@@ -271,6 +278,9 @@ def summarize(results: list[StreamResult]) -> Summary:
         added_ttfb_p99=pct(added, 99),
         first_delta_p50=pct(first, 50),
         first_delta_p99=pct(first, 99),
+        token0_p50=pct(token0, 50),
+        token0_p99=pct(token0, 99),
+        later_p99=pct(later, 99),
         errors=sorted({r.error for r in results if r.error})[:3],
     )
 
@@ -488,7 +498,8 @@ def latency(server: str, out: dict, args, checks: list[tuple[str, bool]]) -> Non
     print(
         f"{'streams':>7} {'app':9} {'fail':>4} {'tokens':>6} {'parts':>6} "
         f"{'delay p50':>9} {'p99':>8} {'ttfb p50':>9} {'p99':>8} {'+ttfb p50':>9} {'p99':>8} "
-        f"{'1st-delta p50':>13} {'p99':>8} {'cpu %':>5}"
+        f"{'1st-delta p50':>13} {'p99':>8} {'cpu %':>5} {'tok0 p50':>8} {'p99':>8} "
+        f"{'later p99':>9}"
     )
     by: dict[tuple[int, str], list[Summary]] = {}
     for count, name, s in out["rows"]:
@@ -497,7 +508,8 @@ def latency(server: str, out: dict, args, checks: list[tuple[str, bool]]) -> Non
             f"{count:>7} {name:9} {s.failed:>4} {s.tokens:>6} {s.parts:>6} "
             f"{fmt(s.delay_p50):>9} {fmt(s.delay_p99)} {fmt(s.ttfb_p50):>9} {fmt(s.ttfb_p99)} "
             f"{fmt(s.added_ttfb_p50):>9} {fmt(s.added_ttfb_p99)} "
-            f"{fmt(s.first_delta_p50):>13} {fmt(s.first_delta_p99)} {100 * s.cpu:>5.0f}"
+            f"{fmt(s.first_delta_p50):>13} {fmt(s.first_delta_p99)} {100 * s.cpu:>5.0f} "
+            f"{fmt(s.token0_p50)} {fmt(s.token0_p99)} {fmt(s.later_p99):>9}"
         )
         for error in s.errors:
             print(f"        error: {error}")
