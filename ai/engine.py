@@ -8,8 +8,8 @@ A turn is prepare → announce → stream → persist → publish:
 2. **announce**: the reply's id is allocated before the first token (`Started`), so a stream
    can name the message that will hold the reply;
 3. **stream** the model: `Delta` and `Reasoning` events as they arrive. A prepare step that
-   says its plan before it commits (`plan_known`) has the model called during the commit;
-   its answer is still emitted only after prepare has returned;
+   says its plan before it commits (`plan_known`) may have the model called during the
+   commit; its answer is still emitted only after prepare has returned;
 4. **persist** (the family's hook): the whole reply is stored; its service publishes the
    stored message to the family's sockets after commit; `Saved`;
 5. the family may add events after the reply is stored (`State`, `Choices`).
@@ -60,6 +60,8 @@ logger = logging.getLogger("ai.engine")
 STARTED, DELTA, REASONING, SAVED = events.STARTED, events.DELTA, events.REASONING, events.SAVED
 ERROR, STATE, CHOICES, DONE = events.ERROR, events.STATE, events.CHOICES, events.DONE
 TurnsBusy = limits.TurnsBusy
+
+_preparing: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop: turns preparing
 
 
 class ConversationBusy(ConflictError):
@@ -161,11 +163,9 @@ class Turn:
             logger.exception("Relaying a turn event failed")
 
     def _ended(self, task: asyncio.Task) -> None:
-        """The task's end: keep how it ended, not the task (its failure is retrieved: a turn
+        """The task's end: keep how it ended, not the task, and retrieve its failure (a turn
         whose client left must not log "exception was never retrieved"). The failure's
-        traceback holds the turn's frames, which hold the turn: a turn holding the task or the
-        failure would make a cycle only a full collection frees. The frames have ended, so
-        their locals go (file and line stay)."""
+        traceback holds the turn's frames, which hold the turn, so their locals go."""
         if self._task is not task:  # already recorded
             return
         self._task = None
@@ -194,6 +194,7 @@ class Turn:
         turn_token = registry.current_turn.set(weakref.ref(self))
         limits_token = limits.inside_turn.set(True)
         try:
+            _preparing[self._loop] = _preparing.get(self._loop, 0) + 1
             try:
                 plan = await self.hooks.prepare()
             except asyncio.CancelledError:
@@ -204,6 +205,8 @@ class Turn:
                 self._drop_early_call()
                 self._ready.set_exception(exc)
                 raise
+            finally:
+                _preparing[self._loop] -= 1
             self.reply_id = plan.reply_id or f"msg-{uuid.uuid4().hex}"
             if self.claimed:
                 self.log = replay.log_for(self.key, on_stop=self.stop)
@@ -259,9 +262,13 @@ class Turn:
                 logger.exception("Announcing the end of a turn failed")
 
     def _call_early(self, plan: TurnPlan) -> None:
-        """`plan_known`, on the turn's loop: call the model now, if prepare has not returned
-        yet and the turn was not stopped; `_stream` holds the first piece back."""
+        """`plan_known`, on the turn's loop: call the model now (`_stream` holds the first
+        piece back), unless prepare has returned, the turn was stopped or other turns prepare:
+        then the core is what every start waits for, the call brings no token sooner, and its
+        first waits for the commit (bench/README.md, "The first token held for the commit")."""
         if self._stream_task is not None or self.reply_id is not None or self.stopped:
+            return
+        if _preparing.get(self._loop, 0) > 1:
             return
         self._gate = self._loop.create_future()
         self._early_parts = []
@@ -366,13 +373,12 @@ async def start(*, key: str, hooks: TurnHooks, caller: str | None = None) -> Tur
 
 
 def plan_known(plan: TurnPlan) -> None:
-    """Call from a turn's prepare step, its thread or its task, once the prompt is decided and
-    the step's writes are made but not yet committed (the last thing before it returns): the
-    model is called at once, while the commit and the way back to the event loop run, instead
-    of after them. Nothing the model answers is emitted before prepare has returned, so the
-    user's line is durable before the first token goes out; a prepare that fails after this
-    cancels the call (its HTTP request is closed). `plan` must be the plan prepare returns.
-    Outside a turn, nothing happens."""
+    """Call from a turn's prepare step (its thread or its task) once the prompt is decided,
+    before its writes commit: if no other turn of its loop prepares, the model is called now,
+    while the writes, the commit and the way back to the loop run. Nothing it answers goes
+    out before prepare has returned, so the user's line is durable first; a prepare that
+    fails after this cancels the call. `plan` must be the plan prepare returns. Outside a
+    turn, nothing happens."""
     turn = registry.running_turn()
     if turn is not None:
         turn._loop.call_soon_threadsafe(turn._call_early, plan)

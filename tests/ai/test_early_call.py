@@ -1,7 +1,8 @@
 """A model call begun while a turn's prepare step commits (`engine.plan_known`): the model is
 asked before prepare returns, nothing it answers is emitted before then, and a prepare that
-fails afterwards, or a stop meanwhile, drops the call. The chat's own prepare says its plan
-before its batch commits, and its user line is stored before the first token goes out.
+fails afterwards, or a stop meanwhile, drops the call; while other turns prepare, the call
+waits for prepare. The chat's own prepare says its plan before its batch commits, and its
+user line is stored before the first token goes out.
 
 Through the real openai SDK path against the local fake server (tests/fake_openai.py)."""
 
@@ -110,6 +111,75 @@ async def test_a_stop_while_preparing_after_the_plan_stores_nothing(fake_openai)
     assert outcome.stopped and outcome.message is None and hooks.persisted == []
     assert [event.kind for event in turn.events] == [events.STARTED, events.SAVED, events.DONE]
     assert await asyncio.to_thread(fake_openai.disconnected.wait, TIMEOUT)
+
+
+class HeldHooks(engine.BaseHooks):
+    """Prepares until told to return, without saying its plan early."""
+
+    task = "dialogue"
+
+    def __init__(self) -> None:
+        self.preparing = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def prepare(self) -> engine.TurnPlan:
+        self.preparing.set()
+        await self.release.wait()
+        return engine.TurnPlan("You answer briefly.", [{"role": "user", "content": "Hi"}])
+
+    async def persist(self, text: str, *, reply_id: str, stopped: bool) -> str:
+        return text
+
+
+class PlanThenWaitHooks(engine.BaseHooks):
+    """Says its plan, then looks whether the model was asked before it returns."""
+
+    task = "dialogue"
+
+    def __init__(self, fake) -> None:
+        self.fake = fake
+        self.asked_while_preparing: bool | None = None
+
+    async def prepare(self) -> engine.TurnPlan:
+        plan = engine.TurnPlan("You answer briefly.", [{"role": "user", "content": "Hello"}])
+        engine.plan_known(plan)
+        await asyncio.sleep(0.5)  # an early call reaches the fake upstream in milliseconds
+        self.asked_while_preparing = bool(self.fake.requests_to(CHAT))
+        return plan
+
+    async def persist(self, text: str, *, reply_id: str, stopped: bool) -> str:
+        return text
+
+
+async def test_a_turn_preparing_beside_another_asks_the_model_only_once_prepared(fake_openai):
+    """Other starts preparing: the core is the wait, so the call is not made early (its first
+    token would only wait for the commit); it is made once prepare has returned."""
+    fake_openai.queue_chat("Asked after prepare.")
+    fake_openai.queue_chat("The other's reply.")
+    other = HeldHooks()
+    other_starting = asyncio.create_task(engine.start(key="test.early-other", hooks=other))
+    await asyncio.wait_for(other.preparing.wait(), TIMEOUT)
+    hooks = PlanThenWaitHooks(fake_openai)
+    turn = await engine.start(key="test.early-beside", hooks=hooks)
+    outcome = await turn.result()
+    other.release.set()
+    other_outcome = await (await other_starting).result()
+
+    assert hooks.asked_while_preparing is False
+    assert outcome.message == "Asked after prepare."
+    assert other_outcome.message == "The other's reply."
+    assert len(fake_openai.requests_to(CHAT)) == 2
+
+
+async def test_a_turn_preparing_alone_asks_the_model_before_it_returns(fake_openai):
+    fake_openai.queue_chat("Asked early.")
+    hooks = PlanThenWaitHooks(fake_openai)
+    turn = await engine.start(key="test.early-alone", hooks=hooks)
+    outcome = await turn.result()
+
+    assert hooks.asked_while_preparing is True
+    assert outcome.message == "Asked early."
+    assert len(fake_openai.requests_to(CHAT)) == 1
 
 
 def test_outside_a_turn_plan_known_does_nothing():
