@@ -137,8 +137,7 @@ class ChatReply(engine.BaseHooks):
         self.sent = sent
 
     async def persist(self, text: str, *, reply_id: str, stopped: bool) -> Message:
-        store = partial(
-            services.reply_store,
+        return await database_sync_to_async(services.reply_store)(
             self.chat_id,
             reply_id,
             text,
@@ -151,11 +150,6 @@ class ChatReply(engine.BaseHooks):
                 else None
             ),
         )
-        # Replies that end together are stored together, as starts are: one thread and one
-        # transaction for the lot. Each on its own thread, fifty stores took the GIL from the
-        # loop relaying the other streams' last tokens (bench/README.md, "Replies stored
-        # together").
-        return await db_batch.run(store)
 
     async def after_saved(self, message: Message, emit) -> dict:
         if not self.keeps_state:

@@ -5,9 +5,7 @@ Fifty stream starts at once each took their own hop to a thread and their own tr
 On SQLite every transaction after the first waits for the database's one write lock, and
 SQLite's busy handler waits by sleeping (1, 2, 5, 10, 15, 20, 25… ms) rather than by being
 woken, so the fiftieth start waited hundreds of milliseconds for locks freed long before. On
-PostgreSQL each start was five round trips and a commit of its own. Replies that end together
-are stored the same way: fifty threads storing at once took the interpreter from the event
-loop that relays the other streams' tokens.
+PostgreSQL each start was five round trips and a commit of its own.
 
 `run(unit)` queues a sync function and awaits its result. A batch takes whatever is queued when
 it begins (up to BATCH_MAX); what arrives while it runs goes in the next one. Inside the batch:
